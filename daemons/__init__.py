@@ -1,0 +1,1 @@
+"""XML-RPC work-order services for the TOROS Manager."""

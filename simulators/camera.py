@@ -1,0 +1,226 @@
+"""Simulated CCD camera that sees the simulated sky through the other devices.
+
+At the start of an exposure the camera takes a snapshot of the world: where
+the mount truly points, which filter is in the beam, whether the dome's slit
+is open in front of the telescope, whether the flat lamp is on. The image is
+rendered from that snapshot when it is read (`Sensor.render`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from torosdrivers.ccd.base import Camera, CameraState, Subframe
+from torosdrivers.ccd.filterwheel import FilterWheel
+from torosdrivers.coords import airmass, to_altaz
+from torosdrivers.dome.base import Dome, ShutterState
+from torosdrivers.errors import InvalidOperationError
+from torosdrivers.mount.base import Mount
+
+from .clock import SimClock, Timer
+from .sensor import Scene, Sensor
+
+__all__ = ["SimulatedCamera"]
+
+
+class SimulatedCamera(Camera):
+    """A cooled 16-bit CCD.
+
+    Parameters
+    ----------
+    clock
+        The observatory's clock.
+    sensor
+        The sensor model that renders images.
+    mount, filter_wheel, dome
+        The devices whose state decides what light arrives (any backend).
+    ambient
+        Ambient temperature, Celsius.
+    seed
+        Seeds the noise of successive frames.
+    """
+
+    #: Device seconds for the cooler to close 63 % of the gap to its goal.
+    COOLING_TIME_CONSTANT = 60.0
+    #: Most the cooler can hold below ambient, C.
+    MAX_COOLING = 45.0
+    #: Slit half-width: how far the dome azimuth may be from the telescope's.
+    SLIT_HALF_WIDTH = 12.0
+
+    def __init__(
+        self,
+        clock: SimClock,
+        sensor: Sensor,
+        *,
+        mount: Mount | None = None,
+        filter_wheel: FilterWheel | None = None,
+        dome: Dome | None = None,
+        ambient: float = 10.0,
+        seed: int = 0,
+        **kwargs,
+    ) -> None:
+        kwargs.setdefault("poll_interval", 0.002)
+        super().__init__("Simulated CCD", "TOROS simulated 16-bit cooled CCD", **kwargs)
+        self._clock = clock
+        self.sensor = sensor
+        self.mount = mount
+        self.filter_wheel = filter_wheel
+        self.dome = dome
+        self.ambient = ambient
+        self._seed = int(seed)
+        self._frames = 0
+        self._cooler = False
+        self._setpoint = ambient
+        self._temp_ref = ambient
+        self._temp_stamp = clock.stamp()
+        self._timer: Timer | None = None
+        self._exposing_for = 0.0
+        self._scene: Scene | None = None
+        self._error = False
+        #: The scene of the last exposure started (for tests and diagnostics).
+        self.last_scene: Scene | None = None
+
+    def _now(self):
+        return self._clock.now()
+
+    # -- facts ---------------------------------------------------------------------
+    @property
+    def sensor_size(self) -> tuple[int, int]:
+        return self.sensor.spec.width, self.sensor.spec.height
+
+    @property
+    def max_binning(self) -> int:
+        return self.sensor.spec.max_binning
+
+    @property
+    def gain(self) -> float:
+        return self.sensor.spec.gain
+
+    @property
+    def max_adu(self) -> int:
+        return self.sensor.spec.max_adu
+
+    @property
+    def pixel_size(self):
+        import astropy.units as u
+
+        p = self.sensor.spec.pixel_um
+        return (p, p) * u.um
+
+    @property
+    def readout_time(self) -> float:
+        """Device seconds to read the current subframe (1 Mpixel/s plus 0.5 s)."""
+        sub = self.subframe
+        return 0.5 + sub.width * sub.height / 1e6
+
+    # -- cooling ---------------------------------------------------------------------
+    def _goal(self) -> float:
+        return max(self._setpoint, self.ambient - self.MAX_COOLING) if self._cooler else self.ambient
+
+    def _temperature(self) -> float:
+        dt = self._clock.device_seconds_since(self._temp_stamp)
+        decay = 0.0 if math.isinf(dt) else math.exp(-dt / self.COOLING_TIME_CONSTANT)
+        goal = self._goal()
+        return goal + (self._temp_ref - goal) * decay
+
+    def _retarget(self) -> None:
+        self._temp_ref = self._temperature()
+        self._temp_stamp = self._clock.stamp()
+
+    def _target_temperature(self) -> float:
+        return self._setpoint
+
+    def _set_temperature(self, celsius: float) -> None:
+        self._retarget()
+        self._setpoint = celsius
+
+    def _cooler_on(self) -> bool:
+        return self._cooler
+
+    def _set_cooler_on(self, on: bool) -> None:
+        self._retarget()
+        self._cooler = on
+
+    def _cooler_power(self) -> float:
+        if not self._cooler:
+            return 0.0
+        return float(np.clip(100.0 * (self.ambient - self._temperature()) / self.MAX_COOLING, 0.0, 100.0))
+
+    # -- exposure ----------------------------------------------------------------------
+    def _state(self) -> int:
+        if self._error:
+            return CameraState.ERROR
+        timer = self._timer
+        if timer is None or timer.done:
+            return CameraState.IDLE
+        return CameraState.EXPOSING if timer.elapsed() < self._exposing_for else CameraState.READING
+
+    def _image_ready(self) -> bool:
+        return self._scene is not None and self._timer is not None and self._timer.done
+
+    def _percent_completed(self) -> float:
+        if self._timer is None:
+            return 0.0
+        return 100.0 * self._timer.fraction()
+
+    def _start_exposure(self, seconds: float, light: bool, binning: tuple[int, int], subframe: Subframe) -> None:
+        self._frames += 1
+        self._scene = self._snapshot(seconds, light, binning, subframe)
+        self.last_scene = self._scene
+        self._exposing_for = seconds
+        self._timer = Timer(self._clock, seconds + self.readout_time)
+
+    def _read_image(self) -> np.ndarray:
+        if self._scene is None:
+            raise InvalidOperationError(f"{self.name}: no image is ready to read")
+        scene, self._scene, self._timer = self._scene, None, None
+        return self.sensor.render(scene)
+
+    def _abort_exposure(self) -> None:
+        self._scene = None
+        self._timer = None
+
+    def fail(self, failed: bool = True) -> None:
+        """Put the camera into (or out of) the Error state, as a fault would."""
+        self._error = failed
+
+    # -- the world -----------------------------------------------------------------------
+    def _snapshot(self, seconds: float, light: bool, binning: tuple[int, int], subframe: Subframe) -> Scene:
+        filter_name = self.filter_wheel.filter if (light and self.filter_wheel is not None) else None
+        pointing = None
+        mass = 1.0
+        sky = False
+        if light and self.mount is not None:
+            axis = self.mount.optical_axis() if hasattr(self.mount, "optical_axis") else self.mount.position
+            horizontal = to_altaz(axis, self._now(), self.mount.site)
+            alt, az = float(horizontal.alt.deg), float(horizontal.az.deg)
+            pointing = (float(axis.ra.deg), float(axis.dec.deg))
+            mass = airmass(alt)
+            sky = alt > 0.0 and self._slit_open_towards(alt, az)
+        lamp = light and self.dome is not None and bool(getattr(self.dome, "lamp_on", False))
+        if self.filter_wheel is not None and filter_name is None:
+            sky = lamp = False  # the wheel is between filters: its body blocks the beam
+        return Scene(
+            duration=seconds,
+            binning=binning,
+            subframe=subframe,
+            temperature=self._temperature(),
+            filter=filter_name,
+            pointing=pointing,
+            airmass=mass,
+            sky=sky,
+            lamp=lamp,
+            seed=(self._seed, self._frames),
+        )
+
+    def _slit_open_towards(self, alt: float, az: float) -> bool:
+        if self.dome is None:
+            return True  # no dome: an open-air telescope
+        if self.dome.shutter != ShutterState.OPEN:
+            return False
+        if alt > 80.0:
+            return True  # the slit runs over the zenith
+        offset = abs((float(self.dome.azimuth.value) - az + 180.0) % 360.0 - 180.0)
+        return offset <= self.SLIT_HALF_WIDTH

@@ -1,0 +1,109 @@
+"""`SimulatedObservatory`: camera, filter wheel, mount and dome in one world."""
+
+from __future__ import annotations
+
+from astropy.coordinates import EarthLocation
+from astropy.time import Time
+
+from torosdrivers.ccd.context import FrameContext
+from torosdrivers.coords import TOROS_SITE
+
+from .camera import SimulatedCamera
+from .clock import SimClock
+from .dome import SimulatedDome
+from .filterwheel import DEFAULT_FILTERS, SimulatedFilterWheel
+from .mount import SimulatedMount
+from .sensor import Sensor, SensorSpec
+from .sky import StarField
+
+__all__ = ["SimulatedObservatory"]
+
+
+class SimulatedObservatory:
+    """A whole simulated observatory sharing one clock and one sky.
+
+    Parameters
+    ----------
+    time_scale
+        Device seconds per real second; ``math.inf`` for instant motion.
+    seed
+        Fixes the sky, the sensor's defects and the noise sequence.
+    site
+        Where the observatory stands (TOROS, Cordón Macón, by default).
+    start
+        UTC at which the clock starts, a ``Time`` or ISO string (now by default).
+    width, height
+        Sensor size in pixels (4096 x 4096 by default; tests use less).
+    filters
+        Filter names in the wheel.
+    star_density
+        Stars per square degree down to magnitude 20.
+    telescope, observer
+        ``TELESCOP`` and ``OBSERVER`` for the headers.
+    sensor
+        Further `SensorSpec` fields (read noise, gain, plate scale...).
+
+    Examples
+    --------
+    >>> with SimulatedObservatory(time_scale=1000, width=512, height=512) as obs:
+    ...     frame = obs.camera.expose(0.0, light=False)
+    """
+
+    def __init__(
+        self,
+        *,
+        time_scale: float = 1.0,
+        seed: int = 0,
+        site: EarthLocation = TOROS_SITE,
+        start: Time | str | None = None,
+        width: int = 4096,
+        height: int = 4096,
+        filters: tuple[str, ...] = DEFAULT_FILTERS,
+        star_density: float = 1500.0,
+        telescope: str = "TOROS-SIM",
+        observer: str = "",
+        **sensor: object,
+    ) -> None:
+        self.clock = SimClock(time_scale, start)
+        self.site = site
+        self.seed = seed
+        self.stars = StarField(seed, density=star_density)
+        spec = SensorSpec(width=width, height=height, **sensor)  # type: ignore[arg-type]
+        timeout = 300.0 if time_scale < 100 else 30.0
+        self.mount = SimulatedMount(self.clock, site, seed=seed, timeout=timeout)
+        self.dome = SimulatedDome(self.clock, timeout=timeout)
+        self.filter_wheel = SimulatedFilterWheel(self.clock, tuple(filters), timeout=timeout)
+        self.camera = SimulatedCamera(
+            self.clock,
+            Sensor(spec, seed, self.stars),
+            mount=self.mount,
+            filter_wheel=self.filter_wheel,
+            dome=self.dome,
+            seed=seed,
+            timeout=timeout,
+            context=FrameContext(
+                telescope=telescope, observer=observer, mount=self.mount, filter_wheel=self.filter_wheel
+            ),
+        )
+
+    @property
+    def devices(self) -> tuple:
+        """All four devices, mount first."""
+        return (self.mount, self.dome, self.filter_wheel, self.camera)
+
+    def connect(self) -> None:
+        """Connect every device."""
+        for device in self.devices:
+            device.connect()
+
+    def disconnect(self) -> None:
+        """Disconnect every device."""
+        for device in reversed(self.devices):
+            device.disconnect()
+
+    def __enter__(self) -> "SimulatedObservatory":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.disconnect()

@@ -1,0 +1,125 @@
+"""`Frame`: pixel data plus its FITS header, and safe FITS writing."""
+
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.time import Time
+
+__all__ = ["Frame", "ImageType", "write_fits_atomic"]
+
+
+class ImageType(str, enum.Enum):
+    """Values of the FITS ``IMAGETYP`` keyword."""
+
+    LIGHT = "LIGHT"
+    BIAS = "BIAS"
+    DARK = "DARK"
+    FLAT = "FLAT"
+
+
+def write_fits_atomic(hdul: fits.HDUList, path: str | os.PathLike, *, overwrite: bool) -> Path:
+    """Write ``hdul`` to ``path`` via a temporary file and a rename.
+
+    A reader never sees a half-written file, and a crash leaves either the old
+    file or none.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            hdul.writeto(stream)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+class Frame:
+    """One image from a camera.
+
+    Parameters
+    ----------
+    data
+        Pixels as a 2-D numpy array indexed ``[y, x]`` (row, column), in the
+        camera's native type (``uint16`` for a 16-bit CCD). Not copied.
+    header
+        FITS header; a new empty one if not given.
+    """
+
+    __slots__ = ("data", "header")
+
+    def __init__(self, data: np.ndarray, header: fits.Header | None = None) -> None:
+        if data.ndim != 2:
+            raise ValueError(f"Frame data must be 2-D [y, x], got shape {data.shape}")
+        self.data = data
+        self.header = header if header is not None else fits.Header()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Frame {self.data.shape[1]}x{self.data.shape[0]} {self.data.dtype} "
+            f"{self.header.get('IMAGETYP', '?')} {self.header.get('EXPTIME', '?')} s "
+            f"filter={self.header.get('FILTER', '-')}>"
+        )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the data."""
+        return self.data.shape  # type: ignore[return-value]
+
+    @property
+    def imagetyp(self) -> str | None:
+        """The ``IMAGETYP`` keyword."""
+        return self.header.get("IMAGETYP")
+
+    @property
+    def exptime(self) -> float | None:
+        """The ``EXPTIME`` keyword, in seconds."""
+        value = self.header.get("EXPTIME")
+        return None if value is None else float(value)
+
+    @property
+    def filter(self) -> str | None:
+        """The ``FILTER`` keyword."""
+        return self.header.get("FILTER")
+
+    @property
+    def date_obs(self) -> Time | None:
+        """Start of the exposure (``DATE-OBS``, UTC)."""
+        value = self.header.get("DATE-OBS")
+        return None if value is None else Time(value, format="isot", scale="utc")
+
+    def to_hdu(self) -> fits.PrimaryHDU:
+        """A FITS primary HDU sharing this frame's data (not copied)."""
+        return fits.PrimaryHDU(data=self.data, header=self.header.copy())
+
+    def write(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the frame as a FITS file, atomically (see `write_fits_atomic`).
+
+        Returns
+        -------
+        Path
+            The path written.
+        """
+        return write_fits_atomic(fits.HDUList([self.to_hdu()]), path, overwrite=overwrite)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "Frame":
+        """Read the primary HDU of a FITS file into a Frame."""
+        with fits.open(path, memmap=False) as hdul:
+            hdu = hdul[0]
+            return cls(np.asarray(hdu.data), hdu.header.copy())

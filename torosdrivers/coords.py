@@ -1,0 +1,171 @@
+"""Sky coordinates, sites and time: the astropy conventions of the package.
+
+Interfaces pass ICRS ``SkyCoord``; this module turns what users type
+(``SkyCoord``, a pair of degrees, sexagesimal strings) into ICRS, or raises an
+`InvalidValueError` that names the value. It also sets astropy's IERS handling
+for an observatory PC that is often offline (see `configure_iers`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Union
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import AltAz, Angle, EarthLocation, SkyCoord
+from astropy.time import Time
+from astropy.utils.exceptions import AstropyWarning
+
+from .errors import InvalidValueError
+from .quantities import to_value
+
+__all__ = [
+    "TargetLike",
+    "TOROS_SITE",
+    "configure_iers",
+    "parse_ra",
+    "parse_dec",
+    "to_icrs",
+    "altaz_frame",
+    "to_altaz",
+    "from_altaz",
+    "airmass",
+]
+
+TargetLike = Union[SkyCoord, "tuple[object, object]"]
+
+#: The TOROS site at Cordón Macón, Salta, Argentina.
+TOROS_SITE = EarthLocation.from_geodetic(
+    lon=-67.3283 * u.deg, lat=-24.6228 * u.deg, height=4650 * u.m
+)
+
+
+def configure_iers(allow_download: bool | None = None) -> None:
+    """Make astropy's Earth-rotation tables safe for an offline observatory.
+
+    By default astropy downloads a fresh IERS-A table and *raises* for dates
+    past the bundled one when it cannot: an offline mount would then fail to
+    compute an altitude at night. Here the bundled table
+    (``astropy-iers-data``) is used with a warning instead; the error it
+    allows is far below a pointing tolerance. Set ``TOROS_IERS_DOWNLOAD=1``
+    (or pass ``allow_download=True``) on a networked PC to keep downloads on.
+    """
+    from astropy.utils import iers
+
+    if allow_download is None:
+        allow_download = os.environ.get("TOROS_IERS_DOWNLOAD", "") == "1"
+    if allow_download:
+        return
+    iers.conf.auto_download = False
+    iers.conf.auto_max_age = None
+    iers.conf.iers_degraded_accuracy = "warn"
+
+
+def _angle(value: object, unit: u.UnitBase, field: str) -> Angle:
+    if isinstance(value, str):
+        try:
+            with warnings.catch_warnings():
+                # astropy only warns about "24:00:01" or "10:75:00"; refuse them.
+                warnings.simplefilter("error", AstropyWarning)
+                return Angle(value.strip(), unit=unit)
+        except (ValueError, u.UnitsError, AstropyWarning) as exc:
+            raise InvalidValueError(
+                f"{field}={value!r}: expected a number or a sexagesimal string in {unit}"
+            ) from exc
+    return Angle(to_value(value, u.deg, field), u.deg)
+
+
+def parse_ra(value: object, field: str = "ra") -> Angle:
+    """Right ascension from degrees, a ``Quantity`` or an ``"HH:MM:SS"`` string.
+
+    Raises
+    ------
+    InvalidValueError
+        If the value is not an angle in [0, 360) degrees (0 to 24 hours).
+    """
+    angle = _angle(value, u.hourangle, field)
+    deg = float(angle.to_value(u.deg))
+    if not 0.0 <= deg < 360.0:
+        raise InvalidValueError(
+            f"{field}={value!r}: expected 0 <= RA < 360 degrees (0 to 24 hours)"
+        )
+    return angle
+
+
+def parse_dec(value: object, field: str = "dec") -> Angle:
+    """Declination from degrees, a ``Quantity`` or a ``"+DD:MM:SS"`` string.
+
+    Raises
+    ------
+    InvalidValueError
+        If the value is not an angle in [-90, 90] degrees.
+    """
+    angle = _angle(value, u.deg, field)
+    deg = float(angle.to_value(u.deg))
+    if not -90.0 <= deg <= 90.0:
+        raise InvalidValueError(f"{field}={value!r}: expected -90 <= Dec <= 90 degrees")
+    return angle
+
+
+def to_icrs(target: object, field: str = "target") -> SkyCoord:
+    """Return ``target`` as a scalar ICRS ``SkyCoord``.
+
+    Parameters
+    ----------
+    target
+        A ``SkyCoord`` in any frame astropy can convert to ICRS (an ``AltAz``
+        one needs its ``obstime`` and ``location``), or a pair ``(ra, dec)``
+        of degrees, ``Quantity`` or sexagesimal strings (RA in hours).
+    field
+        Name used in error messages.
+
+    Raises
+    ------
+    InvalidValueError
+        If the target cannot be understood or is out of range.
+    """
+    if isinstance(target, SkyCoord):
+        if not target.isscalar:
+            raise InvalidValueError(f"{field}: expected one coordinate, got {target.shape}")
+        try:
+            icrs = target.icrs
+        except Exception as exc:  # astropy raises several kinds for a bad frame
+            raise InvalidValueError(f"{field}={target}: cannot convert to ICRS: {exc}") from exc
+        return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")
+    if isinstance(target, (tuple, list)) and len(target) == 2:
+        ra = parse_ra(target[0], f"{field} ra")
+        dec = parse_dec(target[1], f"{field} dec")
+        return SkyCoord(ra=ra, dec=dec, frame="icrs")
+    raise InvalidValueError(
+        f"{field}={target!r}: expected a SkyCoord or an (ra, dec) pair"
+    )
+
+
+def altaz_frame(time: Time, site: EarthLocation) -> AltAz:
+    """The horizontal frame at ``site`` and ``time`` (no refraction)."""
+    return AltAz(obstime=time, location=site)
+
+
+def to_altaz(coord: SkyCoord, time: Time, site: EarthLocation) -> SkyCoord:
+    """Where ``coord`` stands in the sky of ``site`` at ``time``."""
+    with warnings.catch_warnings():
+        # Degraded-accuracy IERS warnings are expected offline (configure_iers).
+        warnings.simplefilter("ignore", category=Warning)
+        return coord.transform_to(altaz_frame(time, site))
+
+
+def from_altaz(alt: float, az: float, time: Time, site: EarthLocation) -> SkyCoord:
+    """ICRS coordinate of the horizontal direction ``(alt, az)`` in degrees."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        horizontal = SkyCoord(alt=alt * u.deg, az=az * u.deg, frame=altaz_frame(time, site))
+        icrs = horizontal.icrs
+    return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")
+
+
+def airmass(altitude_deg: float) -> float:
+    """Airmass at an altitude, by Pickering (2002); valid down to the horizon."""
+    h = max(float(altitude_deg), 0.0)
+    return float(1.0 / np.sin(np.radians(h + 244.0 / (165.0 + 47.0 * h**1.1))))

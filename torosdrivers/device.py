@@ -1,0 +1,175 @@
+"""The base of every device: connection, locking and bounded, abortable waits."""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from typing import Callable
+
+from astropy.time import Time
+
+from .errors import (
+    DeviceTimeoutError,
+    DriverError,
+    NotConnectedError,
+    OperationCancelledError,
+)
+
+__all__ = ["Device"]
+
+
+class Device(abc.ABC):
+    """A device that can be connected, locked and waited on.
+
+    Every public call is thread-safe: it runs under the device's re-entrant
+    lock. Waits (`_wait_until`) do not hold the lock, so another thread can
+    read state or abort while one thread waits.
+
+    Parameters
+    ----------
+    name
+        Short name shown in messages and logs (``"Camera"``, ``"LX200 on
+        /dev/ttyUSB0"``).
+    description
+        Longer free text.
+    timeout
+        Default bound, in seconds, for a blocking call given ``timeout=None``.
+    poll_interval
+        How often waits poll the device, in seconds.
+    """
+
+    #: ASCOM device type of the interface (``"camera"``, ``"telescope"``...).
+    device_type: str = ""
+
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        *,
+        timeout: float = 300.0,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self._name = name
+        self._description = description or name
+        self.timeout = float(timeout)
+        self.poll_interval = float(poll_interval)
+        self._lock = threading.RLock()
+        self._connected = False
+        self._cancel = threading.Event()
+
+    # -- identity ---------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Short name of the device."""
+        return self._name
+
+    @property
+    def description(self) -> str:
+        """Longer description of the device."""
+        return self._description
+
+    def __repr__(self) -> str:
+        state = "connected" if self._connected else "disconnected"
+        return f"<{type(self).__name__} {self._name!r} {state}>"
+
+    # -- connection -------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        """Whether `connect` succeeded and `disconnect` has not been called."""
+        return self._connected
+
+    def connect(self) -> None:
+        """Open the link to the device; a failure raises, it is never hidden."""
+        with self._lock:
+            if not self._connected:
+                self._connect()
+                self._connected = True
+
+    def disconnect(self) -> None:
+        """Close the link to the device. Safe to call twice."""
+        with self._lock:
+            if self._connected:
+                try:
+                    self._disconnect()
+                finally:
+                    self._connected = False
+
+    def __enter__(self):
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.disconnect()
+
+    def _connect(self) -> None:
+        """Backend hook: open the link. Raise a `DriverError` on failure."""
+
+    def _disconnect(self) -> None:
+        """Backend hook: close the link."""
+
+    def _now(self) -> Time:
+        """The device's clock (UTC); simulators run their own."""
+        return Time.now()
+
+    def _require_connected(self) -> None:
+        if not self._connected:
+            raise NotConnectedError(f"{self._name} is not connected: call connect() first")
+
+    # -- waiting ----------------------------------------------------------
+    def _begin_operation(self) -> None:
+        """Mark the start of an abortable operation (clears an old abort)."""
+        self._cancel.clear()
+
+    def _signal_abort(self) -> None:
+        """Wake every wait of this device with `OperationCancelledError`."""
+        self._cancel.set()
+
+    def _wait_until(
+        self,
+        done: Callable[[], bool],
+        *,
+        what: str,
+        timeout: float | None = None,
+        failed: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Poll ``done`` until it is true, within a bound.
+
+        Parameters
+        ----------
+        done
+            Returns true when the wait is over.
+        what
+            What is waited for, for the error message.
+        timeout
+            Bound in seconds; None uses the device's ``timeout``.
+        failed
+            Returns a message when the operation has failed, which ends the
+            wait at once with a `DriverError` carrying it.
+
+        Raises
+        ------
+        DeviceTimeoutError
+            The bound ran out.
+        OperationCancelledError
+            The operation was aborted while waiting.
+        DriverError
+            ``failed`` reported a failure.
+        """
+        limit = self.timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + limit
+        while True:
+            if self._cancel.is_set():
+                raise OperationCancelledError(f"{self._name}: {what} was aborted")
+            if failed is not None:
+                reason = failed()
+                if reason:
+                    raise DriverError(f"{self._name}: {what} failed: {reason}")
+            if done():
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeviceTimeoutError(
+                    f"{self._name}: {what} did not complete within {limit:g} s"
+                )
+            self._cancel.wait(min(self.poll_interval, remaining))

@@ -1,0 +1,200 @@
+"""The `Dome` interface (after ASCOM IDomeV3)."""
+
+from __future__ import annotations
+
+import abc
+import enum
+
+import astropy.units as u
+
+from ..device import Device
+from ..errors import ActionNotSupportedError, InvalidValueError
+from ..quantities import QuantityLike, as_degrees
+
+__all__ = ["Dome", "ShutterState"]
+
+
+class ShutterState(enum.IntEnum):
+    """ASCOM ``ShutterStatus`` values."""
+
+    OPEN = 0
+    CLOSED = 1
+    OPENING = 2
+    CLOSING = 3
+    ERROR = 4
+
+
+class Dome(Device):
+    """A rotating dome with a shutter, and named device actions."""
+
+    device_type = "dome"
+
+    # -- rotation ------------------------------------------------------------------
+    @property
+    def azimuth(self) -> u.Quantity:
+        """Azimuth of the slit, degrees east of north."""
+        self._require_connected()
+        return self._azimuth() * u.deg
+
+    @property
+    def slewing(self) -> bool:
+        """Whether the dome rotates (or its shutter moves)."""
+        self._require_connected()
+        return self._slewing()
+
+    def slew_to_azimuth(self, azimuth: QuantityLike, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Rotate the slit to an azimuth in [0, 360) degrees.
+
+        Raises
+        ------
+        InvalidValueError
+            Azimuth outside [0, 360).
+        DeviceTimeoutError, OperationCancelledError
+            The wait ran out, or `abort` was called.
+        """
+        az = as_degrees(azimuth, "azimuth", minimum=0.0)
+        if az >= 360.0:
+            raise InvalidValueError(f"azimuth={az:g} deg: expected 0 <= azimuth < 360 degrees")
+        with self._lock:
+            self._require_connected()
+            self._begin_operation()
+            self._slew_to_azimuth(az)
+        if wait:
+            self._wait_until(lambda: not self._slewing(), what=f"dome rotation to {az:.1f} deg", timeout=timeout)
+
+    def abort(self) -> None:
+        """Stop rotation and shutter at once; waits raise `OperationCancelledError`."""
+        self._signal_abort()
+        with self._lock:
+            self._require_connected()
+            self._abort()
+
+    def find_home(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Rotate to the home sensor."""
+        with self._lock:
+            self._require_connected()
+            self._begin_operation()
+            self._find_home()
+        if wait:
+            self._wait_until(lambda: self._at_home() and not self._slewing(), what="dome homing", timeout=timeout)
+
+    @property
+    def at_home(self) -> bool:
+        """Whether the dome sits at its home sensor."""
+        self._require_connected()
+        return self._at_home()
+
+    def park(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Rotate to the park azimuth."""
+        with self._lock:
+            self._require_connected()
+            self._begin_operation()
+            self._park()
+        if wait:
+            self._wait_until(lambda: self._at_park() and not self._slewing(), what="dome park", timeout=timeout)
+
+    @property
+    def at_park(self) -> bool:
+        """Whether the dome sits at its park azimuth."""
+        self._require_connected()
+        return self._at_park()
+
+    # -- shutter -------------------------------------------------------------------
+    @property
+    def shutter(self) -> ShutterState:
+        """State of the shutter."""
+        self._require_connected()
+        return ShutterState(self._shutter())
+
+    def open_shutter(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Open the shutter."""
+        self._move_shutter(True, wait, timeout)
+
+    def close_shutter(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Close the shutter."""
+        self._move_shutter(False, wait, timeout)
+
+    def _move_shutter(self, opening: bool, wait: bool, timeout: float | None) -> None:
+        goal = ShutterState.OPEN if opening else ShutterState.CLOSED
+        with self._lock:
+            self._require_connected()
+            self._begin_operation()
+            if opening:
+                self._open_shutter()
+            else:
+                self._close_shutter()
+        if wait:
+            self._wait_until(
+                lambda: self._shutter() == goal,
+                what=f"shutter {'opening' if opening else 'closing'}",
+                timeout=timeout,
+                failed=lambda: "shutter reported the Error state" if self._shutter() == ShutterState.ERROR else None,
+            )
+
+    # -- actions -------------------------------------------------------------------
+    @property
+    def supported_actions(self) -> list[str]:
+        """Names of the device-specific actions (``Blink01``, ...)."""
+        self._require_connected()
+        return list(self._supported_actions())
+
+    def action(self, name: str, parameters: str = "") -> str:
+        """Run a device-specific action and return its reply.
+
+        Action names match case-insensitively, as ASCOM specifies.
+
+        Raises
+        ------
+        ActionNotSupportedError
+            ``name`` is not in `supported_actions`.
+        """
+        if not isinstance(parameters, str):
+            raise InvalidValueError(f"parameters={parameters!r}: expected a string")
+        with self._lock:
+            actions = self.supported_actions
+            match = next((a for a in actions if isinstance(name, str) and a.casefold() == name.casefold()), None)
+            if match is None:
+                raise ActionNotSupportedError(
+                    f"{self.name}: action {name!r} is not supported; supported actions: {actions}"
+                )
+            return self._action(match, parameters)
+
+    # -- hooks ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def _azimuth(self) -> float: ...
+
+    @abc.abstractmethod
+    def _slewing(self) -> bool: ...
+
+    @abc.abstractmethod
+    def _slew_to_azimuth(self, azimuth: float) -> None: ...
+
+    @abc.abstractmethod
+    def _abort(self) -> None: ...
+
+    @abc.abstractmethod
+    def _find_home(self) -> None: ...
+
+    @abc.abstractmethod
+    def _at_home(self) -> bool: ...
+
+    @abc.abstractmethod
+    def _park(self) -> None: ...
+
+    @abc.abstractmethod
+    def _at_park(self) -> bool: ...
+
+    @abc.abstractmethod
+    def _shutter(self) -> int: ...
+
+    @abc.abstractmethod
+    def _open_shutter(self) -> None: ...
+
+    @abc.abstractmethod
+    def _close_shutter(self) -> None: ...
+
+    def _supported_actions(self) -> list[str]:
+        return []
+
+    def _action(self, name: str, parameters: str) -> str:
+        raise ActionNotSupportedError(f"{self.name}: action {name!r} is not supported")
