@@ -9,8 +9,6 @@ corrects; the simulated camera sees the true pointing.
 
 from __future__ import annotations
 
-import math
-
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import EarthLocation, SkyCoord
@@ -184,8 +182,3 @@ class SimulatedMount(Mount):
 
     def _unpark(self) -> None:
         self._parked = False
-
-    @staticmethod
-    def sidereal_drift(seconds: float) -> float:
-        """Degrees of hour angle the sky turns in ``seconds`` of time."""
-        return seconds * 360.0 / 86164.0905 if math.isfinite(seconds) else math.inf

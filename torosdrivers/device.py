@@ -125,6 +125,29 @@ class Device(abc.ABC):
         """Wake every wait of this device with `OperationCancelledError`."""
         self._cancel.set()
 
+    def _start_then_wait(
+        self,
+        start: Callable[[], None],
+        *,
+        done: Callable[[], bool],
+        what: str,
+        wait: bool = True,
+        timeout: float | None = None,
+        failed: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Run ``start`` under the lock as a new abortable operation, then wait.
+
+        The pattern of every motion: check the connection, clear an old
+        abort, start the move, and (with ``wait``) poll ``done`` outside the
+        lock (see `_wait_until`).
+        """
+        with self._lock:
+            self._require_connected()
+            self._begin_operation()
+            start()
+        if wait:
+            self._wait_until(done, what=what, timeout=timeout, failed=failed)
+
     def _wait_until(
         self,
         done: Callable[[], bool],

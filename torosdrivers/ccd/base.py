@@ -193,17 +193,18 @@ class Camera(Device):
             that cannot reach the set point in the ambient heat, say).
         """
         celsius = as_celsius(setpoint, "setpoint", minimum=-100.0, maximum=50.0)
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
+
+        def start() -> None:
             self._set_cooler_on(True)
             self._set_temperature(celsius)
-        if wait:
-            self._wait_until(
-                lambda: abs(self._temperature() - celsius) <= tolerance,
-                what=f"cooling to {celsius:g} C",
-                timeout=timeout,
-            )
+
+        self._start_then_wait(
+            start,
+            done=lambda: abs(self._temperature() - celsius) <= tolerance,
+            what=f"cooling to {celsius:g} C",
+            wait=wait,
+            timeout=timeout,
+        )
 
     @property
     def cooler_on(self) -> bool:

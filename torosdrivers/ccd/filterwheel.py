@@ -79,16 +79,13 @@ class FilterWheel(Device):
         count = len(self.names)
         if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < count:
             raise InvalidValueError(f"slot={slot!r}: expected an integer from 0 to {count - 1}")
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
-            self._move(int(slot))
-        if wait:
-            self._wait_until(
-                lambda: self._position() == slot,
-                what=f"filter wheel move to slot {slot} ({self._names()[slot]})",
-                timeout=timeout,
-            )
+        self._start_then_wait(
+            lambda: self._move(int(slot)),
+            done=lambda: self._position() == slot,
+            what=f"filter wheel move to slot {slot} ({self._names()[slot]})",
+            wait=wait,
+            timeout=timeout,
+        )
 
     @abc.abstractmethod
     def _names(self) -> list[str]:

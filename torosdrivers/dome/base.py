@@ -55,12 +55,13 @@ class Dome(Device):
         az = as_degrees(azimuth, "azimuth", minimum=0.0)
         if az >= 360.0:
             raise InvalidValueError(f"azimuth={az:g} deg: expected 0 <= azimuth < 360 degrees")
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
-            self._slew_to_azimuth(az)
-        if wait:
-            self._wait_until(lambda: not self._slewing(), what=f"dome rotation to {az:.1f} deg", timeout=timeout)
+        self._start_then_wait(
+            lambda: self._slew_to_azimuth(az),
+            done=lambda: not self._slewing(),
+            what=f"dome rotation to {az:.1f} deg",
+            wait=wait,
+            timeout=timeout,
+        )
 
     def abort(self) -> None:
         """Stop rotation and shutter at once; waits raise `OperationCancelledError`."""
@@ -71,12 +72,13 @@ class Dome(Device):
 
     def find_home(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Rotate to the home sensor."""
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
-            self._find_home()
-        if wait:
-            self._wait_until(lambda: self._at_home() and not self._slewing(), what="dome homing", timeout=timeout)
+        self._start_then_wait(
+            self._find_home,
+            done=lambda: self._at_home() and not self._slewing(),
+            what="dome homing",
+            wait=wait,
+            timeout=timeout,
+        )
 
     @property
     def at_home(self) -> bool:
@@ -86,12 +88,13 @@ class Dome(Device):
 
     def park(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Rotate to the park azimuth."""
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
-            self._park()
-        if wait:
-            self._wait_until(lambda: self._at_park() and not self._slewing(), what="dome park", timeout=timeout)
+        self._start_then_wait(
+            self._park,
+            done=lambda: self._at_park() and not self._slewing(),
+            what="dome park",
+            wait=wait,
+            timeout=timeout,
+        )
 
     @property
     def at_park(self) -> bool:
@@ -116,20 +119,14 @@ class Dome(Device):
 
     def _move_shutter(self, opening: bool, wait: bool, timeout: float | None) -> None:
         goal = ShutterState.OPEN if opening else ShutterState.CLOSED
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
-            if opening:
-                self._open_shutter()
-            else:
-                self._close_shutter()
-        if wait:
-            self._wait_until(
-                lambda: self._shutter() == goal,
-                what=f"shutter {'opening' if opening else 'closing'}",
-                timeout=timeout,
-                failed=lambda: "shutter reported the Error state" if self._shutter() == ShutterState.ERROR else None,
-            )
+        self._start_then_wait(
+            self._open_shutter if opening else self._close_shutter,
+            done=lambda: self._shutter() == goal,
+            what=f"shutter {'opening' if opening else 'closing'}",
+            wait=wait,
+            timeout=timeout,
+            failed=lambda: "shutter reported the Error state" if self._shutter() == ShutterState.ERROR else None,
+        )
 
     # -- actions -------------------------------------------------------------------
     @property

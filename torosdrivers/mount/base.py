@@ -110,15 +110,16 @@ class Mount(Device):
             The wait ran out, or `abort` was called.
         """
         icrs = to_icrs(target)
-        with self._lock:
-            self._require_connected()
+
+        def start() -> None:
             if self._at_park():
                 raise ParkedError(f"{self.name}: cannot slew while parked; call unpark() first")
             self.check_altitude(icrs)
-            self._begin_operation()
             self._slew_to(icrs)
-        if wait:
-            self.wait_for_slew(timeout=timeout, what=f"slew to {_describe(icrs)}")
+
+        self._start_then_wait(
+            start, done=lambda: not self._slewing(), what=f"slew to {_describe(icrs)}", wait=wait, timeout=timeout
+        )
 
     def check_altitude(self, target: SkyCoord) -> float:
         """Altitude of ``target`` now, in degrees, or raise if below the limit.
@@ -187,12 +188,7 @@ class Mount(Device):
 
     def park(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Slew to the park position and stop tracking."""
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
-            self._park()
-        if wait:
-            self._wait_until(self._at_park, what="park", timeout=timeout)
+        self._start_then_wait(self._park, done=self._at_park, what="park", wait=wait, timeout=timeout)
 
     def unpark(self) -> None:
         """Leave the park state so the mount can slew."""
