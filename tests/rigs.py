@@ -13,10 +13,14 @@ from typing import Callable, Iterator
 
 from astropy.time import Time
 
-from torosdrivers.ccd import Camera, FilterWheel
+from torosdrivers.ccd import Camera, FilterWheel, FrameContext
+from torosdrivers.ccd.alpaca import AlpacaCamera, AlpacaFilterWheel
 from torosdrivers.dome import Dome
+from torosdrivers.dome.alpaca import AlpacaDome
 from torosdrivers.mount import Mount
+from torosdrivers.mount.alpaca import AlpacaMount
 from torosdrivers.simulators import SimulatedObservatory
+from torosdrivers.simulators.alpaca.cli import serve_observatory
 
 #: A fixed night at the TOROS site, so every run sees the same sky.
 NIGHT = Time("2026-06-21T04:00:00", scale="utc")
@@ -33,15 +37,43 @@ class Rig:
     time_scale: float
 
 
+def small_observatory(time_scale: float) -> SimulatedObservatory:
+    return SimulatedObservatory(time_scale=time_scale, seed=7, start=NIGHT, width=256, height=192)
+
+
 @contextmanager
 def simulator_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
-    obs = SimulatedObservatory(time_scale=time_scale, seed=7, start=NIGHT, width=256, height=192)
-    with obs:
+    """The in-process simulators."""
+    with small_observatory(time_scale) as obs:
         yield Rig(obs.camera, obs.filter_wheel, obs.mount, obs.dome, time_scale)
+
+
+@contextmanager
+def alpaca_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
+    """The Alpaca backends talking over HTTP on loopback to toros-alpaca-sim's server."""
+    obs = small_observatory(time_scale)
+    with serve_observatory(obs, port=0) as server:
+        fast = {"timeout": 5.0, "poll_interval": 0.005}
+        mount = AlpacaMount(server.address, **fast)
+        wheel = AlpacaFilterWheel(server.address, **fast)
+        camera = AlpacaCamera(
+            server.address, context=FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel), **fast
+        )
+        dome = AlpacaDome(server.address, **fast)
+        devices = (mount, wheel, camera, dome)
+        for device in devices:
+            device.connect()
+        try:
+            yield Rig(camera, wheel, mount, dome, time_scale)
+        finally:
+            for device in devices:
+                device.disconnect()
+    obs.disconnect()
 
 
 RIGS: dict[str, Callable[..., "contextmanager[Rig]"]] = {
     "simulator": simulator_rig,
+    "alpaca": alpaca_rig,
 }
 
 

@@ -208,3 +208,10 @@ def test_headers_describe_the_pointing(obs):
     assert h["SITELONG"] == pytest.approx(obs.site.lon.deg)
     assert h["TELESCOP"] == "TOROS-SIM"
     assert h["DATE-OBS"].startswith(NIGHT.isot[:10])
+
+
+def test_lowered_altitude_limit_lets_a_low_target_through(obs):
+    low = from_altaz(5.0, 200.0, obs.mount.time, obs.mount.site)
+    obs.mount.min_altitude = 2.0
+    obs.mount.slew_to(low)
+    assert obs.mount.altaz.alt.deg == pytest.approx(5.0, abs=0.1)

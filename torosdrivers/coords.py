@@ -14,7 +14,7 @@ from typing import Union
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import AltAz, Angle, EarthLocation, SkyCoord
+from astropy.coordinates import FK4, FK5, TETE, AltAz, Angle, EarthLocation, SkyCoord
 from astropy.time import Time
 from astropy.utils.exceptions import AstropyWarning
 
@@ -32,6 +32,9 @@ __all__ = [
     "to_altaz",
     "from_altaz",
     "airmass",
+    "EPOCHS",
+    "icrs_to_epoch",
+    "epoch_to_icrs",
 ]
 
 TargetLike = Union[SkyCoord, "tuple[object, object]"]
@@ -169,3 +172,38 @@ def airmass(altitude_deg: float) -> float:
     """Airmass at an altitude, by Pickering (2002); valid down to the horizon."""
     h = max(float(altitude_deg), 0.0)
     return float(1.0 / np.sin(np.radians(h + 244.0 / (165.0 + 47.0 * h**1.1))))
+
+
+#: Equatorial systems a mount may speak: "jnow" is the apparent place of date
+#: (topocentric, true equator and equinox: astropy's TETE), the others are mean
+#: places of a fixed equinox. ICRS and J2000 differ by under 0.1 arcsec.
+EPOCHS = ("jnow", "j2000", "j2050", "b1950")
+
+
+def _epoch_frame(epoch: str, time: Time, site: EarthLocation):
+    if epoch == "jnow":
+        return TETE(obstime=time, location=site)
+    if epoch == "j2000":
+        return FK5(equinox="J2000")
+    if epoch == "j2050":
+        return FK5(equinox="J2050")
+    if epoch == "b1950":
+        return FK4(equinox="B1950", obstime=time)
+    raise InvalidValueError(f"epoch={epoch!r}: expected one of {EPOCHS}")
+
+
+def icrs_to_epoch(coord: SkyCoord, epoch: str, time: Time, site: EarthLocation) -> tuple[float, float]:
+    """``(ra, dec)`` in degrees of an ICRS coordinate in a mount's equatorial system."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        c = coord.transform_to(_epoch_frame(epoch, time, site))
+    return float(c.ra.deg), float(c.dec.deg)
+
+
+def epoch_to_icrs(ra: float, dec: float, epoch: str, time: Time, site: EarthLocation) -> SkyCoord:
+    """ICRS coordinate of ``(ra, dec)`` degrees given in a mount's equatorial system."""
+    frame = _epoch_frame(epoch, time, site)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=frame).icrs
+    return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")

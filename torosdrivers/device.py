@@ -57,6 +57,8 @@ class Device(abc.ABC):
         self._lock = threading.RLock()
         self._connected = False
         self._cancel = threading.Event()
+        self._stopped = threading.Event()  # clear while an abort is stopping the device
+        self._stopped.set()
 
     # -- identity ---------------------------------------------------------
     @property
@@ -121,9 +123,22 @@ class Device(abc.ABC):
         """Mark the start of an abortable operation (clears an old abort)."""
         self._cancel.clear()
 
-    def _signal_abort(self) -> None:
-        """Wake every wait of this device with `OperationCancelledError`."""
+    def _abort_with(self, stop: Callable[[], None]) -> None:
+        """Abort: flag the operation cancelled, then stop the device under the lock.
+
+        The flag goes up first so that a waiter which sees the motion end
+        knows it ended because of the abort; a waiter woken by the flag waits
+        for ``stop`` to finish before it raises, so it never reports a device
+        as stopped that is still moving.
+        """
+        self._stopped.clear()
         self._cancel.set()
+        try:
+            with self._lock:
+                self._require_connected()
+                stop()
+        finally:
+            self._stopped.set()
 
     def _start_then_wait(
         self,
@@ -175,7 +190,7 @@ class Device(abc.ABC):
         DeviceTimeoutError
             The bound ran out.
         OperationCancelledError
-            The operation was aborted while waiting.
+            The operation was aborted (`_abort_with`) while waiting.
         DriverError
             ``failed`` reported a failure.
         """
@@ -183,12 +198,15 @@ class Device(abc.ABC):
         deadline = time.monotonic() + limit
         while True:
             if self._cancel.is_set():
+                self._stopped.wait(max(deadline - time.monotonic(), 0.0))
                 raise OperationCancelledError(f"{self._name}: {what} was aborted")
             if failed is not None:
                 reason = failed()
                 if reason:
                     raise DriverError(f"{self._name}: {what} failed: {reason}")
             if done():
+                if self._cancel.is_set():
+                    continue  # it ended because of an abort: report that
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:

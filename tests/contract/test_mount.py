@@ -54,7 +54,7 @@ def test_below_minimum_altitude_is_refused_with_the_altitude(ready):
     assert not ready.slewing
     assert ready.position.separation(before) < 1 * u.arcsec
     ready.min_altitude = 2.0
-    ready.slew_to(low, timeout=20)
+    assert ready.min_altitude == 2.0 * u.deg
 
 
 @pytest.mark.parametrize(
@@ -111,6 +111,7 @@ def test_park_and_unpark(ready):
     ready.unpark()
     assert not ready.at_park
     ready.slew_to(sky_at(ready, 60.0, 0.0), timeout=20)
+    assert ready.tracking  # a slew to sky coordinates ends tracking them
 
 
 def test_tracking_toggles(ready):

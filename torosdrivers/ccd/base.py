@@ -330,11 +330,11 @@ class Camera(Device):
 
     def abort_exposure(self) -> None:
         """Abort the exposure; its image is discarded and waits on it raise."""
-        self._signal_abort()
-        with self._lock:
-            self._require_connected()
+        def stop() -> None:
             self._abort_exposure()
             self._exposure = None
+
+        self._abort_with(stop)
 
     def expose(
         self,

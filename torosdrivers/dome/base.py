@@ -65,10 +65,7 @@ class Dome(Device):
 
     def abort(self) -> None:
         """Stop rotation and shutter at once; waits raise `OperationCancelledError`."""
-        self._signal_abort()
-        with self._lock:
-            self._require_connected()
-            self._abort()
+        self._abort_with(self._abort)
 
     def find_home(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Rotate to the home sensor."""

@@ -89,7 +89,10 @@ class Mount(Device):
         return self._slewing()
 
     def slew_to(self, target: object, *, wait: bool = True, timeout: float | None = None) -> None:
-        """Slew to a target and, with ``wait``, return when it has arrived.
+        """Slew to a target, tracking it, and with ``wait`` return when it has arrived.
+
+        Tracking is switched on first if it is off: a slew to sky coordinates
+        ends following them (ASCOM mounts refuse the slew otherwise).
 
         Parameters
         ----------
@@ -115,6 +118,8 @@ class Mount(Device):
             if self._at_park():
                 raise ParkedError(f"{self.name}: cannot slew while parked; call unpark() first")
             self.check_altitude(icrs)
+            if not self._tracking():
+                self._set_tracking(True)
             self._slew_to(icrs)
 
         self._start_then_wait(
@@ -143,10 +148,7 @@ class Mount(Device):
 
     def abort(self) -> None:
         """Stop any motion at once; a waiting `slew_to` raises `OperationCancelledError`."""
-        self._signal_abort()
-        with self._lock:
-            self._require_connected()
-            self._abort()
+        self._abort_with(self._abort)
 
     def sync(self, target: object) -> None:
         """Tell the mount that it points at ``target`` (corrects its model).

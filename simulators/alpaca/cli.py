@@ -1,0 +1,69 @@
+"""``toros-alpaca-sim``: a `SimulatedObservatory` served over ASCOM Alpaca.
+
+Camera 0, filterwheel 0, telescope 0 and dome 0 on ``http://HOST:PORT``
+(loopback, port 11111 by default); UDP discovery only with ``--discovery``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from astropy.time import Time
+
+from torosdrivers.alpaca_protocol import DISCOVERY_PORT
+
+from ..observatory import SimulatedObservatory
+from .server import AlpacaServer
+
+__all__ = ["main", "serve_observatory"]
+
+
+def serve_observatory(obs: SimulatedObservatory, *, host: str = "127.0.0.1", port: int = 11111,
+                      discovery_port: int | None = None) -> AlpacaServer:
+    """An (unstarted) server for the four devices of a simulated observatory."""
+    return AlpacaServer(
+        [obs.camera, obs.filter_wheel, obs.mount, obs.dome],
+        host=host,
+        port=port,
+        discovery_port=discovery_port,
+        server_name="TOROS simulated observatory",
+        location=f"lat {obs.site.lat.deg:.4f}, lon {obs.site.lon.deg:.4f}",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="toros-alpaca-sim", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=11111, help="TCP port, 0 for any free one (default: %(default)s)")
+    p.add_argument("--discovery", action="store_true", help=f"answer Alpaca discovery on UDP {DISCOVERY_PORT}")
+    p.add_argument("--discovery-port", type=int, default=DISCOVERY_PORT, help="UDP port for --discovery")
+    p.add_argument("--time-scale", type=float, default=1.0, help="device seconds per real second (default: %(default)s)")
+    p.add_argument("--size", type=int, default=4096, help="sensor width and height (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start", help="UTC start of the simulated clock, ISO (default: now)")
+    args = p.parse_args(argv)
+
+    obs = SimulatedObservatory(time_scale=args.time_scale, seed=args.seed, width=args.size, height=args.size,
+                               start=Time(args.start) if args.start else None)
+    server = serve_observatory(obs, host=args.host, port=args.port,
+                               discovery_port=args.discovery_port if args.discovery else None)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with server:
+        print(f"toros-alpaca-sim: Alpaca server on http://{server.address} "
+              f"(camera 0, filterwheel 0, telescope 0, dome 0)", flush=True)
+        if server.discovery_address:
+            print(f"toros-alpaca-sim: discovery on UDP {server.discovery_address[0]}:{server.discovery_address[1]}", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    obs.disconnect()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
