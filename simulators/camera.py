@@ -20,6 +20,9 @@ from torosdrivers.errors import InvalidOperationError
 from torosdrivers.mount.base import Mount
 
 from .clock import SimClock, Timer
+from .dome import SimulatedDome
+from .filterwheel import SimulatedFilterWheel
+from .mount import SimulatedMount
 from .sensor import Scene, Sensor
 
 __all__ = ["SimulatedCamera"]
@@ -188,13 +191,15 @@ class SimulatedCamera(Camera):
 
     # -- the world -----------------------------------------------------------------------
     def _snapshot(self, seconds: float, light: bool, binning: tuple[int, int], subframe: Subframe) -> Scene:
-        filter_name = self.filter_wheel.filter if (light and self.filter_wheel is not None) else None
+        # The world as it physically is: a filter is in the beam whether or not
+        # any client has connected to the wheel.
+        filter_name = _filter_in_beam(self.filter_wheel) if light else None
         pointing = None
         mass = 1.0
         sky = False
         if light and self.mount is not None:
-            axis = self.mount.optical_axis() if hasattr(self.mount, "optical_axis") else self.mount.position
-            horizontal = to_altaz(axis, self._now(), self.mount.site)
+            axis, site = _optical_axis(self.mount)
+            horizontal = to_altaz(axis, self._now(), site)
             alt, az = float(horizontal.alt.deg), float(horizontal.az.deg)
             pointing = (float(axis.ra.deg), float(axis.dec.deg))
             mass = airmass(alt)
@@ -218,9 +223,30 @@ class SimulatedCamera(Camera):
     def _slit_open_towards(self, alt: float, az: float) -> bool:
         if self.dome is None:
             return True  # no dome: an open-air telescope
-        if self.dome.shutter != ShutterState.OPEN:
+        shutter, dome_az = _slit(self.dome)
+        if shutter != ShutterState.OPEN:
             return False
         if alt > 80.0:
             return True  # the slit runs over the zenith
-        offset = abs((float(self.dome.azimuth.value) - az + 180.0) % 360.0 - 180.0)
-        return offset <= self.SLIT_HALF_WIDTH
+        return abs((dome_az - az + 180.0) % 360.0 - 180.0) <= self.SLIT_HALF_WIDTH
+
+
+# The neighbours may be simulated (read their physical state) or any backend
+# (read them through their interface, which needs them connected).
+
+def _filter_in_beam(wheel: FilterWheel | None) -> str | None:
+    if wheel is None:
+        return None
+    return wheel.filter_in_beam() if isinstance(wheel, SimulatedFilterWheel) else wheel.filter
+
+
+def _optical_axis(mount: Mount):
+    if isinstance(mount, SimulatedMount):
+        return mount.optical_axis(), mount.location
+    return mount.position, mount.site
+
+
+def _slit(dome: Dome) -> tuple[ShutterState, float]:
+    if isinstance(dome, SimulatedDome):
+        return dome.slit()
+    return dome.shutter, float(dome.azimuth.value)

@@ -135,6 +135,11 @@ class SimulatedDome(Dome):
     def _close_shutter(self) -> None:
         self._start_shutter(False)
 
+    def slit(self) -> tuple[ShutterState, float]:
+        """Shutter state and azimuth as they physically are, connected or not."""
+        self._update()
+        return self._shutter_state, self._az
+
     # -- actions ---------------------------------------------------------------------
     def _supported_actions(self) -> list[str]:
         return list(self.ACTIONS)

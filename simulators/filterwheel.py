@@ -59,3 +59,8 @@ class SimulatedFilterWheel(FilterWheel):
         steps = min((slot - current) % n, (current - slot) % n)
         self._target = slot
         self._move_timer = Timer(self._clock, steps * self.slot_time)
+
+    def filter_in_beam(self) -> str | None:
+        """The filter physically in the beam (None while moving), connected or not."""
+        slot = self._position()
+        return None if slot < 0 else self._filter_names[slot]

@@ -113,8 +113,13 @@ class SimulatedMount(Mount):
             c = from_altaz(alt, az, self._now(), self._location)
             return float(c.ra.deg), float(c.dec.deg)
 
+    @property
+    def location(self) -> EarthLocation:
+        """Where the mount stands."""
+        return self._location
+
     def optical_axis(self) -> SkyCoord:
-        """Where the telescope truly points (ICRS), whatever the model says."""
+        """Where the telescope truly points (ICRS), whatever the model says, connected or not."""
         ra, dec = self._true_radec()
         return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
 

@@ -9,6 +9,7 @@ class that names the device, the member and what the server said.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import logging
@@ -18,6 +19,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import requests
 
@@ -97,18 +99,48 @@ class AlpacaLink:
         with self.translate(member):
             return getattr(self.device, member)(*args)
 
-    def raw_get(self, member: str, *, accept: str, timeout: float) -> requests.Response:
-        """GET a member directly (for image transfer), bounded by ``timeout``."""
-        params = {"ClientID": "1", "ClientTransactionID": str(next(self._ctid))}
-        with self.translate(member):
-            response = self.session.get(
-                f"{self.base_url}/{member.lower()}", params=params, headers={"Accept": accept}, timeout_override=timeout
-            )
-            if response.status_code != 200:
-                raise CommunicationError(
-                    f"{self.label} {member}: HTTP {response.status_code}: {response.text.strip()[:200]}"
-                )
-            return response
+    def download(self, member: str, *, accept: str, timeout: float) -> tuple[str, bytearray]:
+        """GET a large member (an image) into one buffer, bounded by ``timeout`` in total.
+
+        Uses ``http.client`` directly: its ``readinto`` moves the body from
+        the socket into a buffer of the reply's Content-Length, so the reply
+        is held once and copied by no library on the way.
+
+        Returns
+        -------
+        content_type, body
+        """
+        host, port = self.device.address.rsplit(":", 1)
+        path = f"{urlsplit(self.base_url).path}/{member.lower()}?ClientID=1&ClientTransactionID={next(self._ctid)}"
+        deadline = time.monotonic() + timeout
+        connection = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+        try:
+            connection.request("GET", path, headers={"Accept": accept})
+            response = connection.getresponse()
+            if response.status != 200:
+                text = response.read(400).decode("utf-8", "replace").strip()
+                raise CommunicationError(f"{self.label} {member}: HTTP {response.status}: {text}")
+            length = response.length
+            if length is None:
+                return response.getheader("Content-Type", ""), bytearray(response.read())
+            body = bytearray(length)
+            view, got = memoryview(body), 0
+            while got < length:
+                if time.monotonic() > deadline:
+                    raise DeviceTimeoutError(
+                        f"{self.label}: {member} download incomplete after {timeout:g} s ({got} of {length} bytes)"
+                    )
+                n = response.readinto(view[got:])
+                if not n:
+                    raise CommunicationError(f"{self.label} {member}: connection closed after {got} of {length} bytes")
+                got += n
+            return response.getheader("Content-Type", ""), body
+        except socket.timeout as exc:
+            raise DeviceTimeoutError(f"{self.label}: no reply to {member} within {timeout:g} s") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise CommunicationError(f"{self.label}: cannot download {member}: {exc}") from exc
+        finally:
+            connection.close()
 
     @contextmanager
     def translate(self, member: str) -> Iterator[None]:

@@ -16,6 +16,7 @@ import enum
 import re
 import struct
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -33,6 +34,7 @@ __all__ = [
     "decode_imagebytes",
     "encode_json_image",
     "decode_json_image",
+    "wire_order",
 ]
 
 API_VERSION = 1
@@ -96,15 +98,40 @@ class ImageBytesHeader(tuple):
             raise AttributeError(name) from None
 
 
+_TILE = 256
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="toros-transpose")
+
+
+def wire_order(image: np.ndarray) -> np.ndarray:
+    """``image.T`` as a C-ordered array: the ``[x][y]`` order of the wire.
+
+    A plain transposing copy strides through memory; copying 256x256 tiles
+    keeps each in cache, and two threads share the tiles (numpy releases the
+    GIL while copying), about three times faster on a 4k frame.
+    """
+    if image.flags.f_contiguous and not image.flags.c_contiguous:
+        return image.T  # already [x][y] in memory (an image received from the wire)
+    height, width = image.shape
+    out = np.empty((width, height), image.dtype)
+
+    def band(y: int) -> None:
+        for x in range(0, width, _TILE):
+            out[x : x + _TILE, y : y + _TILE] = image[y : y + _TILE, x : x + _TILE].T
+
+    list(_POOL.map(band, range(0, height, _TILE)))
+    return out
+
+
 def encode_imagebytes(image: np.ndarray, client_tid: int, server_tid: int) -> list[bytes | memoryview]:
     """ImageBytes reply for a numpy image ``[y, x]``, as buffers to send in turn.
 
-    The pixels go out in ``[x][y]`` order: one transposing copy, the only one.
+    The pixels go out in ``[x][y]`` order (`wire_order`): one transposing
+    copy, the only one.
     """
     kind = element_type(image.dtype)
     width, height = image.shape[1], image.shape[0]
     header = _HEADER.pack(1, 0, client_tid, server_tid, HEADER_SIZE, kind, kind, 2, width, height, 0)
-    pixels = np.ascontiguousarray(image.T, dtype=_NUMPY[kind])
+    pixels = wire_order(np.asarray(image, dtype=_NUMPY[kind]))
     return [header, memoryview(pixels).cast("B")]
 
 
@@ -114,7 +141,11 @@ def encode_imagebytes_error(number: int, message: str, client_tid: int, server_t
 
 
 def decode_imagebytes(body: bytes | bytearray | memoryview, native: np.dtype | None = None) -> np.ndarray:
-    """Numpy image ``[y, x]`` from an ImageBytes reply.
+    """Numpy image ``[y, x]`` from an ImageBytes reply, without a copy where possible.
+
+    When the wire type is the wanted type, the result is a view of ``body``
+    (Fortran-ordered, since the wire is ``[x][y]``); otherwise one converting
+    copy in C order.
 
     Parameters
     ----------
@@ -152,9 +183,12 @@ def decode_imagebytes(body: bytes | bytearray | memoryview, native: np.dtype | N
         )
     xy = np.frombuffer(body, dtype=wire, count=count, offset=head.data_start).reshape(head.dimension1, head.dimension2)
     target = np.dtype(native) if native is not None else image_type.newbyteorder("=")
-    # One copy: the transpose to [y, x] in C order and the type conversion together.
+    if wire == target:
+        # No copy at all: [y, x] is the transposed view of the received buffer
+        # (Fortran-ordered; writable when ``body`` is a bytearray).
+        return xy.T
     out = np.empty((head.dimension2, head.dimension1), dtype=target)
-    np.copyto(out, xy.T, casting="unsafe")
+    np.copyto(out, xy.T, casting="unsafe")  # one copy: the type conversion, in C order
     return out
 
 
@@ -211,7 +245,7 @@ def encode_json_image(image: np.ndarray, client_tid: int, server_tid: int) -> li
 _BRACKETS = bytes.maketrans(b"[]", b"  ")
 
 
-def decode_json_image(body: bytes, native: np.dtype | type = np.int32) -> np.ndarray:
+def decode_json_image(body: bytes | bytearray, native: np.dtype | type = np.int32) -> np.ndarray:
     """Numpy image ``[y, x]`` from a JSON ``ImageArray`` reply, without per-pixel objects.
 
     The ``Value`` array is cut out of the text, its brackets blanked, and
@@ -229,9 +263,11 @@ def decode_json_image(body: bytes, native: np.dtype | type = np.int32) -> np.nda
 
     start = body.find(b'"Value"')
     open_at = body.find(b"[", start) if start >= 0 else -1
+    if open_at >= 0 and re.match(rb"\[\s*\[\s*\[", bytes(body[open_at : open_at + 64])):
+        raise CommunicationError("ImageArray of rank 3 (colour) is not supported")
     close_at = body.find(b"]]", open_at) if open_at >= 0 else -1
     try:
-        meta = json.loads(body[:start] + b'"Value":0' + body[close_at + 2 :] if close_at >= 0 else body)
+        meta = json.loads(bytes(body[:start]) + b'"Value":0' + bytes(body[close_at + 2 :]) if close_at >= 0 else body)
     except ValueError as exc:
         raise CommunicationError(f"ImageArray reply is not JSON: {bytes(body[:80])!r}") from exc
     if not isinstance(meta, dict):
@@ -240,9 +276,7 @@ def decode_json_image(body: bytes, native: np.dtype | type = np.int32) -> np.nda
         raise error_for_code(int(meta["ErrorNumber"]), str(meta.get("ErrorMessage", "")))
     if close_at < 0:
         raise CommunicationError("ImageArray reply has no rank-2 Value array")
-    array_text = body[open_at : close_at + 2]
-    if re.match(rb"\[\s*\[\s*\[", array_text[:64]):
-        raise CommunicationError("ImageArray of rank 3 (colour) is not supported")
+    array_text = bytes(memoryview(body)[open_at : close_at + 2])  # one copy, for bytes or bytearray
     columns = array_text.count(b"[") - 1
     flat = array_text.translate(_BRACKETS)
     del array_text  # each full-size text copy is released as soon as it is used

@@ -22,13 +22,14 @@ __all__ = ["main", "serve_observatory"]
 
 
 def serve_observatory(obs: SimulatedObservatory, *, host: str = "127.0.0.1", port: int = 11111,
-                      discovery_port: int | None = None) -> AlpacaServer:
+                      discovery_port: int | None = None, imagebytes: bool = True) -> AlpacaServer:
     """An (unstarted) server for the four devices of a simulated observatory."""
     return AlpacaServer(
         [obs.camera, obs.filter_wheel, obs.mount, obs.dome],
         host=host,
         port=port,
         discovery_port=discovery_port,
+        imagebytes=imagebytes,
         server_name="TOROS simulated observatory",
         location=f"lat {obs.site.lat.deg:.4f}, lon {obs.site.lon.deg:.4f}",
     )
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=11111, help="TCP port, 0 for any free one (default: %(default)s)")
     p.add_argument("--discovery", action="store_true", help=f"answer Alpaca discovery on UDP {DISCOVERY_PORT}")
     p.add_argument("--discovery-port", type=int, default=DISCOVERY_PORT, help="UDP port for --discovery")
+    p.add_argument("--no-imagebytes", action="store_true", help="answer images in JSON only, like many servers")
     p.add_argument("--time-scale", type=float, default=1.0, help="device seconds per real second (default: %(default)s)")
     p.add_argument("--size", type=int, default=4096, help="sensor width and height (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
@@ -48,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
     obs = SimulatedObservatory(time_scale=args.time_scale, seed=args.seed, width=args.size, height=args.size,
                                start=Time(args.start) if args.start else None)
+    obs.connect()  # the simulated hardware is on; clients connect and disconnect as they like
     server = serve_observatory(obs, host=args.host, port=args.port,
-                               discovery_port=args.discovery_port if args.discovery else None)
+                               discovery_port=args.discovery_port if args.discovery else None,
+                               imagebytes=not args.no_imagebytes)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with server:

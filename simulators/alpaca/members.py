@@ -246,13 +246,19 @@ class CameraMembers(Members):
 
 
 class TelescopeMembers(Members):
-    """ITelescopeV4 over a `Mount`; coordinates on the wire are J2000 (EquatorialSystem 2)."""
+    """ITelescopeV4 over a `Mount`.
+
+    Coordinates on the wire are in ``epoch``: J2000 (EquatorialSystem 2) by
+    default, or ``"jnow"`` (1, topocentric) as many real mounts speak.
+    """
 
     interface_version = 4
+    _SYSTEMS = {"jnow": 1, "j2000": 2, "j2050": 3, "b1950": 4}
 
-    def __init__(self, device: Mount, unique_id: str) -> None:
+    def __init__(self, device: Mount, unique_id: str, epoch: str = "j2000") -> None:
         super().__init__(device, unique_id)
         self.mount = device
+        self.epoch = epoch
         self.target: list[float | None] = [None, None]  # RA hours, Dec degrees
 
     def state_members(self):
@@ -264,7 +270,7 @@ class TelescopeMembers(Members):
 
     def _radec(self) -> tuple[float, float]:
         m = self.mount
-        ra, dec = icrs_to_epoch(m.position, "j2000", m.time, m.site)
+        ra, dec = icrs_to_epoch(m.position, self.epoch, m.time, m.site)
         return (ra / 15.0) % 24.0, dec
 
     def _icrs(self, ra_hours: float, dec: float):
@@ -272,14 +278,14 @@ class TelescopeMembers(Members):
             raise InvalidValueError(f"RightAscension={ra_hours:g}: expected 0 <= RA < 24 hours")
         if not -90.0 <= dec <= 90.0:
             raise InvalidValueError(f"Declination={dec:g}: expected -90 <= Dec <= 90 degrees")
-        return epoch_to_icrs(ra_hours * 15.0, dec, "j2000", self.mount.time, self.mount.site)
+        return epoch_to_icrs(ra_hours * 15.0, dec, self.epoch, self.mount.time, self.mount.site)
 
     # -- where ------------------------------------------------------------------------
     def get_rightascension(self, q): return self._radec()[0]
     def get_declination(self, q): return self._radec()[1]
     def get_altitude(self, q): return float(self.mount.altaz.alt.deg)
     def get_azimuth(self, q): return float(self.mount.altaz.az.deg)
-    def get_equatorialsystem(self, q): return 2
+    def get_equatorialsystem(self, q): return self._SYSTEMS[self.epoch]
     def get_alignmentmode(self, q): return 2  # German polar
     def get_doesrefraction(self, q): return False
     def get_sitelatitude(self, q): return float(self.mount.site.lat.deg)

@@ -58,6 +58,9 @@ class AlpacaServer:
         leaves discovery off.
     server_name, location
         For the management API's description.
+    imagebytes
+        Offer ImageBytes; False makes a server that always answers JSON, as
+        many do.
 
     Attributes
     ----------
@@ -74,8 +77,10 @@ class AlpacaServer:
         discovery_port: int | None = None,
         server_name: str = "torosdrivers Alpaca server",
         location: str = "",
+        imagebytes: bool = True,
     ) -> None:
         self.host = host
+        self.imagebytes = imagebytes
         self.server_name = server_name
         self.location = location
         self.delay = 0.0
@@ -293,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _image(self, members: CameraMembers, client_tid: int) -> None:
         frame = members.image()
         server_tid = self.server.app.next_transaction()
-        if IMAGEBYTES in self.headers.get("Accept", ""):
+        if self.server.app.imagebytes and IMAGEBYTES in self.headers.get("Accept", ""):
             buffers, kind = encode_imagebytes(frame.data, client_tid, server_tid), IMAGEBYTES
         else:
             buffers, kind = encode_json_image(frame.data, client_tid, server_tid), "application/json"

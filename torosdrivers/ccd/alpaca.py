@@ -144,11 +144,11 @@ class AlpacaCamera(AlpacaDeviceMixin, Camera):
     def _read_image(self) -> np.ndarray:
         """GET ``imagearray`` as ImageBytes or JSON (see the module notes)."""
         accept = "application/json" if self.image_transfer == "json" else f"{IMAGEBYTES}, application/json"
-        response = self._link.raw_get("ImageArray", accept=accept, timeout=self.image_timeout)
+        kind, body = self._link.download("ImageArray", accept=accept, timeout=self.image_timeout)
         with self._link.translate("ImageArray"):
-            if IMAGEBYTES in response.headers.get("Content-Type", ""):
-                return decode_imagebytes(response.content, self._facts["dtype"])
-            return decode_json_image(response.content, self._facts["dtype"])
+            if IMAGEBYTES in kind:
+                return decode_imagebytes(body, self._facts["dtype"])
+            return decode_json_image(body, self._facts["dtype"])
 
     # -- cooling -----------------------------------------------------------------------
     def _temperature(self) -> float:
