@@ -114,6 +114,12 @@ class SimulatedMount(Mount):
             return float(c.ra.deg), float(c.dec.deg)
 
     @property
+    def parking(self) -> bool:
+        """Whether a park slew is under way."""
+        self._update()
+        return self._parking
+
+    @property
     def location(self) -> EarthLocation:
         """Where the mount stands."""
         return self._location

@@ -7,6 +7,7 @@ serial) adds a factory here and every contract test runs over it unchanged.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -21,6 +22,13 @@ from torosdrivers.mount import Mount
 from torosdrivers.mount.alpaca import AlpacaMount
 from torosdrivers.simulators import SimulatedObservatory
 from torosdrivers.simulators.alpaca.cli import serve_observatory
+from torosdrivers.simulators.serial.ddw import DDWResponder
+from torosdrivers.simulators.serial.lx200 import LX200Responder
+from torosdrivers.simulators.serial.qhycfw import QHYCFWResponder
+from torosdrivers.simulators.serial.transport import SerialSimServer
+from torosdrivers.ccd.qhycfw import QHYFilterWheel
+from torosdrivers.dome.ddw import DDWDome
+from torosdrivers.mount.lx200 import LX200Mount
 
 #: A fixed night at the TOROS site, so every run sees the same sky.
 NIGHT = Time("2026-06-21T04:00:00", scale="utc")
@@ -35,6 +43,8 @@ class Rig:
     mount: Mount
     dome: Dome
     time_scale: float
+    #: How close a reported position comes to a target (the protocol's precision).
+    pointing_tolerance: float = 1.0  # arcsec
 
 
 def small_observatory(time_scale: float) -> SimulatedObservatory:
@@ -71,9 +81,43 @@ def alpaca_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
     obs.disconnect()
 
 
+def serial_rig(tcp: bool):
+    """The serial backends talking to the serial responders over TCP or a pty."""
+
+    @contextmanager
+    def rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
+        obs = small_observatory(time_scale)
+        servers = [
+            SerialSimServer(LX200Responder(obs.mount), tcp=tcp).start(),
+            SerialSimServer(DDWResponder(obs.dome), tcp=tcp).start(),
+            SerialSimServer(QHYCFWResponder(obs.filter_wheel), tcp=tcp).start(),
+        ]
+        fast = {"timeout": 2.0, "poll_interval": 0.005}
+        mount = LX200Mount(servers[0].url, **fast)
+        dome = DDWDome(servers[1].url, **fast)
+        wheel = QHYFilterWheel(servers[2].url, **fast)
+        obs.camera.context = FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel)
+        devices = (mount, dome, wheel, obs.camera)
+        try:
+            for device in devices:
+                device.connect()
+            yield Rig(obs.camera, wheel, mount, dome, time_scale, pointing_tolerance=10.0)
+        finally:
+            # In parallel: pyserial's socket:// close() sleeps 0.3 s by design.
+            with ThreadPoolExecutor(len(devices)) as pool:
+                list(pool.map(lambda d: d.disconnect(), devices))
+            for server in servers:
+                server.stop()
+            obs.disconnect()
+
+    return rig
+
+
 RIGS: dict[str, Callable[..., "contextmanager[Rig]"]] = {
     "simulator": simulator_rig,
     "alpaca": alpaca_rig,
+    "serial-tcp": serial_rig(tcp=True),
+    "serial-pty": serial_rig(tcp=False),
 }
 
 

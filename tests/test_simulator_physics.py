@@ -215,3 +215,10 @@ def test_lowered_altitude_limit_lets_a_low_target_through(obs):
     obs.mount.min_altitude = 2.0
     obs.mount.slew_to(low)
     assert obs.mount.altaz.alt.deg == pytest.approx(5.0, abs=0.1)
+
+
+def test_simulated_dome_blinks_its_indicator(obs):
+    assert "Blink01" in obs.dome.supported_actions
+    before = obs.dome.blinks
+    assert obs.dome.action("Blink01", "3") == "indicator blinked 3 times"
+    assert obs.dome.blinks == before + 3

@@ -28,22 +28,22 @@ def test_site_is_a_location(mount):
     assert -90 <= mount.site.lat.deg <= 90
 
 
-def test_slew_arrives_and_tracks(ready):
+def test_slew_arrives_and_tracks(ready, rig):
     target = sky_at(ready, 55.0, 120.0)
     ready.slew_to(target, timeout=20)
     assert not ready.slewing
-    assert ready.position.separation(target) < 5 * u.arcsec
+    assert ready.position.separation(target) < rig.pointing_tolerance * u.arcsec
     assert ready.altaz.alt.deg == pytest.approx(55.0, abs=0.1)
 
 
-def test_slew_accepts_a_pair_of_degrees_and_strings(ready):
+def test_slew_accepts_a_pair_of_degrees_and_strings(ready, rig):
     target = sky_at(ready, 60.0, 200.0)
     ready.slew_to((target.ra.deg, target.dec.deg), timeout=20)
-    assert ready.position.separation(target) < 5 * u.arcsec
+    assert ready.position.separation(target) < rig.pointing_tolerance * u.arcsec
     ra = target.ra.to_string(unit="hourangle", sep=":", precision=3)
     dec = target.dec.to_string(unit="deg", sep=":", precision=2, alwayssign=True)
     ready.slew_to((ra, dec), timeout=20)
-    assert ready.position.separation(target) < 5 * u.arcsec
+    assert ready.position.separation(target) < rig.pointing_tolerance * u.arcsec
 
 
 def test_below_minimum_altitude_is_refused_with_the_altitude(ready):
@@ -52,7 +52,7 @@ def test_below_minimum_altitude_is_refused_with_the_altitude(ready):
     with pytest.raises(InvalidValueError, match=r"altitude 5\.\d deg, below the minimum altitude of 10\.0 deg"):
         ready.slew_to(low)
     assert not ready.slewing
-    assert ready.position.separation(before) < 1 * u.arcsec
+    assert ready.position.separation(before) < 20 * u.arcsec  # the sky drifts past a parked mount
     ready.min_altitude = 2.0
     assert ready.min_altitude == 2.0 * u.deg
 
@@ -124,12 +124,12 @@ def test_tracking_toggles(ready):
         ready.tracking = "yes"
 
 
-def test_sync_corrects_the_reported_position(ready):
+def test_sync_corrects_the_reported_position(ready, rig):
     target = sky_at(ready, 60.0, 45.0)
     ready.slew_to(target, timeout=20)
     truth = SkyCoord(ra=target.ra + 0.05 * u.deg, dec=target.dec - 0.03 * u.deg)
     ready.sync(truth)
-    assert ready.position.separation(truth) < 5 * u.arcsec
+    assert ready.position.separation(truth) < rig.pointing_tolerance * u.arcsec
 
 
 def test_time_is_utc_now_of_the_mount(mount):
