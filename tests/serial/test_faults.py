@@ -16,7 +16,7 @@ from tests.rigs import small_observatory, wait_for
 from torosdrivers.ccd.qhycfw import QHYFilterWheel
 from torosdrivers.coords import from_altaz
 from torosdrivers.dome.ddw import DDWDome
-from torosdrivers.errors import CommunicationError, DeviceTimeoutError
+from torosdrivers.errors import CommunicationError, DeviceTimeoutError, InvalidValueError
 from torosdrivers.mount.lx200 import LX200Mount
 from torosdrivers.simulators.serial import DDWResponder, LX200Responder, QHYCFWResponder, SerialSimServer
 
@@ -177,3 +177,13 @@ def test_console_script(device, where):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_ms_refusal_from_the_mount_becomes_a_clear_error(lx200):
+    server, mount, obs = lx200
+    mount.min_altitude = 0.0  # our limit lets it through; the mount's own (10 deg) refuses
+    low = from_altaz(5.0, 150.0, mount.time, mount.site)
+    before = truth(obs)
+    with pytest.raises(InvalidValueError, match=r"refused the slew: below the horizon limit \(Object Below Horizon\)"):
+        mount.slew_to(low)
+    assert not mount.slewing and truth(obs).separation(before) < 1 * u.arcmin
