@@ -1,0 +1,111 @@
+"""Calibrating one light frame: ``(light - bias - dark x t) / flat``, in float32.
+
+The product is a FITS file with the calibrated image in the primary HDU (the
+raw header, plus provenance: the masters used, HISTORY, the software version)
+and a ``MASK`` extension: bit 1 saturated in the raw frame, bit 2 a bad flat
+pixel (the image holds NaN there).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.time import Time
+
+from .._version import __version__
+from ..ccd.frame import write_fits_atomic
+from .io import FrameError, FrameInfo, read_frame
+
+__all__ = ["SATURATED", "BAD_FLAT", "calibrate_data", "calibrate_file"]
+
+SATURATED = 1
+BAD_FLAT = 2
+_FLAT_FLOOR = 0.1  # flat response below which a pixel is taken as dead
+
+
+def calibrate_data(
+    light: np.ndarray,
+    *,
+    bias: np.ndarray | None = None,
+    dark: np.ndarray | None = None,
+    dark_scale: float = 1.0,
+    flat: np.ndarray | None = None,
+    saturation: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrate float32 arrays in place; returns the image and its mask.
+
+    Parameters
+    ----------
+    light
+        Raw light frame (float32, overwritten with the result).
+    bias, dark, flat
+        Masters (float32); each is optional.
+    dark_scale
+        Light exposure time over the master dark's.
+    saturation
+        Raw level at and above which a pixel is saturated.
+    """
+    mask = np.zeros(light.shape, np.uint8)
+    if saturation is not None:
+        mask[light >= saturation] |= SATURATED
+    if bias is not None:
+        light -= bias
+    if dark is not None:
+        light -= dark * np.float32(dark_scale)
+    if flat is not None:
+        good = flat > _FLAT_FLOOR
+        np.divide(light, flat, out=light, where=good)
+        light[~good] = np.nan
+        mask[~good] |= BAD_FLAT
+    return light, mask
+
+
+def calibrate_file(
+    light: FrameInfo,
+    path: str | os.PathLike,
+    *,
+    bias: FrameInfo | None = None,
+    dark: FrameInfo | None = None,
+    flat: FrameInfo | None = None,
+    notes: tuple[str, ...] = (),
+) -> Path:
+    """Calibrate a light frame file into a product at ``path`` (a task for an executor).
+
+    Raises
+    ------
+    FrameError
+        A master does not match the light's shape.
+    """
+    for master in (bias, dark, flat):
+        if master is not None and master.shape != light.shape:
+            raise FrameError(light.path, f"shape {light.shape} does not match master {Path(master.path).name} {master.shape}")
+    header = fits.getheader(light.path)
+    saturation = header.get("SATURATE")
+    if saturation is None and light.bitpix == 16 and light.bzero == 32768:
+        saturation = 65535.0  # a 16-bit unsigned camera's ceiling
+    data, mask = calibrate_data(
+        read_frame(light),
+        bias=read_frame(bias) if bias else None,
+        dark=read_frame(dark) if dark else None,
+        dark_scale=light.exptime / dark.exptime if dark and dark.exptime else 0.0,
+        flat=read_frame(flat) if flat else None,
+        saturation=saturation,
+    )
+    for key in ("BZERO", "BSCALE", "BITPIX"):
+        header.remove(key, ignore_missing=True)
+    header["BUNIT"] = ("ADU", "calibrated counts")
+    header["CALSTAT"] = ("".join(k for k, m in (("B", bias), ("D", dark), ("F", flat)) if m), "calibrations applied")
+    for key, master in (("MBIAS", bias), ("MDARK", dark), ("MFLAT", flat)):
+        header[key] = (Path(master.path).name if master else "", f"master {key[1:].lower()} used")
+    header["PROCVER"] = (__version__, "torosdrivers version")
+    header["DATE"] = (Time.now().isot, "UTC of calibration")
+    header.add_history(f"calibrated from {Path(light.path).name} by torosdrivers {__version__}")
+    if dark is not None:
+        header.add_history(f"dark scaled by {light.exptime:g} / {dark.exptime:g} s")
+    for note in notes:
+        header.add_history(note)
+    hdus = fits.HDUList([fits.PrimaryHDU(data, header), fits.ImageHDU(mask, name="MASK")])
+    return write_fits_atomic(hdus, path, overwrite=True)
