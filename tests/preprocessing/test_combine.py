@@ -37,3 +37,25 @@ def test_sigma_clip_rejects_an_outlier():
 def test_unknown_method():
     with pytest.raises(ValueError, match="method='mode'"):
         reduce_stack(np.zeros((2, 1, 1), np.float32), "mode")
+
+
+def test_memory_limit_shrinks_the_blocks_not_the_result(tmp_path):
+    from astropy.io import fits
+
+    from torosdrivers.preprocessing import StackSpec, combine_frames, read_info
+    from torosdrivers.preprocessing.masters import block_rows
+
+    rng = np.random.default_rng(2)
+    paths = []
+    for i in range(7):
+        hdu = fits.PrimaryHDU(rng.integers(900, 1100, (300, 64)).astype(np.uint16))
+        hdu.header.update(IMAGETYP="BIAS", EXPTIME=0.0)
+        paths.append(tmp_path / f"b{i}.fits")
+        hdu.writeto(paths[-1])
+    spec = StackSpec(tuple(read_info(p) for p in paths))
+    assert block_rows(7, 4096, 256 * 2**20, 2) < block_rows(7, 4096, 1024 * 2**20, 2)
+    small = combine_frames(spec, memory_limit=64 * 1024)  # blocks of a few rows
+    large = combine_frames(spec, memory_limit=1 << 30)  # one block
+    np.testing.assert_array_equal(small, large)
+    stack = np.stack([fits.getdata(p).astype(np.float32) for p in paths])
+    np.testing.assert_array_equal(large, np.median(stack, axis=0))

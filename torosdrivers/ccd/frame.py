@@ -5,13 +5,15 @@ from __future__ import annotations
 import enum
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 from astropy.io import fits
 from astropy.time import Time
 
-__all__ = ["Frame", "ImageType", "write_fits_atomic"]
+__all__ = ["Frame", "ImageType", "write_fits_atomic", "atomic_output"]
 
 
 class ImageType(str, enum.Enum):
@@ -23,11 +25,13 @@ class ImageType(str, enum.Enum):
     FLAT = "FLAT"
 
 
-def write_fits_atomic(hdul: fits.HDUList, path: str | os.PathLike, *, overwrite: bool) -> Path:
-    """Write ``hdul`` to ``path`` via a temporary file and a rename.
+@contextmanager
+def atomic_output(path: str | os.PathLike, *, overwrite: bool) -> Iterator[BinaryIO]:
+    """A binary stream that becomes ``path`` only if the block completes.
 
-    A reader never sees a half-written file, and a crash leaves either the old
-    file or none.
+    Written to a temporary file beside ``path`` and renamed over it at the
+    end: a reader never sees a half-written file, and a crash leaves either
+    the old file or none.
 
     Raises
     ------
@@ -41,12 +45,18 @@ def write_fits_atomic(hdul: fits.HDUList, path: str | os.PathLike, *, overwrite:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as stream:
-            hdul.writeto(stream)
+            yield stream
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+
+
+def write_fits_atomic(hdul: fits.HDUList, path: str | os.PathLike, *, overwrite: bool) -> Path:
+    """Write ``hdul`` to ``path`` atomically (see `atomic_output`)."""
+    with atomic_output(path, overwrite=overwrite) as stream:
+        hdul.writeto(stream)
+    return Path(path)
 
 
 class Frame:

@@ -16,14 +16,15 @@ from astropy.io import fits
 from astropy.time import Time
 
 from .._version import __version__
-from ..ccd.frame import write_fits_atomic
-from .io import FrameError, FrameInfo, read_frame
+from ..ccd.frame import atomic_output
+from .io import FitsImageWriter, FrameError, FrameInfo, load_master, read_rows
 
 __all__ = ["SATURATED", "BAD_FLAT", "calibrate_data", "calibrate_file"]
 
 SATURATED = 1
 BAD_FLAT = 2
 _FLAT_FLOOR = 0.1  # flat response below which a pixel is taken as dead
+_BLOCK_ROWS = 128
 
 
 def calibrate_data(
@@ -86,15 +87,8 @@ def calibrate_file(
     saturation = header.get("SATURATE")
     if saturation is None and light.bitpix == 16 and light.bzero == 32768:
         saturation = 65535.0  # a 16-bit unsigned camera's ceiling
-    data, mask = calibrate_data(
-        read_frame(light),
-        bias=read_frame(bias) if bias else None,
-        dark=read_frame(dark) if dark else None,
-        dark_scale=light.exptime / dark.exptime if dark and dark.exptime else 0.0,
-        flat=read_frame(flat) if flat else None,
-        saturation=saturation,
-    )
-    for key in ("BZERO", "BSCALE", "BITPIX"):
+    dark_scale = light.exptime / dark.exptime if dark and dark.exptime else 0.0
+    for key in ("BZERO", "BSCALE"):
         header.remove(key, ignore_missing=True)
     header["BUNIT"] = ("ADU", "calibrated counts")
     header["CALSTAT"] = ("".join(k for k, m in (("B", bias), ("D", dark), ("F", flat)) if m), "calibrations applied")
@@ -107,5 +101,28 @@ def calibrate_file(
         header.add_history(f"dark scaled by {light.exptime:g} / {dark.exptime:g} s")
     for note in notes:
         header.add_history(note)
-    hdus = fits.HDUList([fits.PrimaryHDU(data, header), fits.ImageHDU(mask, name="MASK")])
-    return write_fits_atomic(hdus, path, overwrite=True)
+    # Block by block, each block's arithmetic in cache and written as it is
+    # made: no full-frame float array is ever held, only the small mask.
+    mask = np.empty(light.shape, np.uint8)
+    masters = {name: load_master(info) if info else None for name, info in (("bias", bias), ("dark", dark), ("flat", flat))}
+    light_rows = np.empty((_BLOCK_ROWS, light.width), np.float32)
+
+    def rows(name: str, start: int, stop: int) -> np.ndarray | None:
+        master = masters[name]
+        return None if master is None else master[start:stop]
+
+    with atomic_output(path, overwrite=True) as stream:
+        writer = FitsImageWriter(stream, header, light.shape)
+        for start in range(0, light.height, _BLOCK_ROWS):
+            stop = min(start + _BLOCK_ROWS, light.height)
+            block, mask[start:stop] = calibrate_data(
+                read_rows(light, start, stop, out=light_rows[: stop - start]),
+                bias=rows("bias", start, stop),
+                dark=rows("dark", start, stop),
+                dark_scale=dark_scale,
+                flat=rows("flat", start, stop),
+                saturation=saturation,
+            )
+            writer.write_rows(block)
+        writer.finish(fits.ImageHDU(mask, name="MASK"))
+    return Path(path)

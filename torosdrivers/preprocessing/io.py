@@ -1,8 +1,8 @@
 """Reading FITS frames by blocks of rows, and the facts of their headers.
 
 A combine of nine 4k frames never loads nine frames: each block of rows is
-read from a memory map of the file's data, scaled by BZERO/BSCALE, into a
-float32 array the size of the block.
+read from the file's data, scaled by BZERO/BSCALE, into a float32 array the
+size of the block.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
-__all__ = ["FrameError", "FrameInfo", "read_info", "read_rows", "read_frame"]
+__all__ = ["FrameError", "FrameInfo", "FitsImageWriter", "read_info", "read_rows", "read_frame", "load_master"]
 
 _BITPIX = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 IMAGE_TYPES = ("BIAS", "DARK", "FLAT", "LIGHT")
@@ -128,16 +129,27 @@ def read_info(path: str | os.PathLike) -> FrameInfo:
     )
 
 
-def _map(info: FrameInfo) -> np.memmap:
-    return np.memmap(info.path, dtype=_BITPIX[info.bitpix], mode="r", offset=info.data_offset,
-                     shape=(info.height, info.width))
+def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = None,
+              raw: np.ndarray | None = None) -> np.ndarray:
+    """Rows ``start:stop`` as float32 physical values (BSCALE, BZERO applied).
 
-
-def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Rows ``start:stop`` as float32 physical values (BSCALE, BZERO applied)."""
-    raw = _map(info)[start:stop]
+    The raw rows are read with ``readinto`` (no memory map: its page faults
+    cost more than the copy) and converted into ``out`` in one pass. Callers
+    that read many blocks pass ``out`` and ``raw`` buffers to reuse, since
+    fresh memory is slow to touch for the first time.
+    """
+    shape = (stop - start, info.width)
+    dtype = np.dtype(_BITPIX[info.bitpix])
+    if raw is None or raw.dtype != dtype or raw.size < shape[0] * shape[1]:
+        raw = np.empty(shape, dtype)
+    else:
+        raw = raw.reshape(-1)[: shape[0] * shape[1]].reshape(shape)
+    with open(info.path, "rb") as stream:
+        stream.seek(info.data_offset + start * info.width * raw.itemsize)
+        if stream.readinto(memoryview(raw).cast("B")) != raw.nbytes:
+            raise FrameError(info.path, f"rows {start}:{stop} could not be read: the file is truncated")
     if out is None:
-        out = np.empty(raw.shape, np.float32)
+        out = np.empty(shape, np.float32)
     np.copyto(out, raw, casting="unsafe")
     if info.bscale != 1.0:
         out *= np.float32(info.bscale)
@@ -149,3 +161,64 @@ def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = N
 def read_frame(info: FrameInfo) -> np.ndarray:
     """The whole frame as float32 physical values."""
     return read_rows(info, 0, info.height)
+
+
+@lru_cache(maxsize=6)
+def _cached(path: str, size: int, mtime: float, info: FrameInfo) -> np.ndarray:
+    data = read_frame(info)
+    data.flags.writeable = False  # shared between the threads that calibrate a night's lights
+    return data
+
+
+def load_master(info: FrameInfo) -> np.ndarray:
+    """A master frame, read once and kept (read-only) while it is unchanged on disk.
+
+    A night calibrates many lights against the same few masters; keeping the
+    last six in memory saves reading them again for every light.
+    """
+    return _cached(info.path, info.size, info.mtime, info)
+
+
+class FitsImageWriter:
+    """Writes a float32 primary image to a FITS stream block by block, then extensions.
+
+    Used where a result is made by blocks of rows: each block goes to disk as
+    it is made, so no full-frame result array is ever held.
+    """
+
+    _BLOCK = 2880
+
+    def __init__(self, stream, header: fits.Header, shape: tuple[int, int]) -> None:
+        self.stream = stream
+        self.shape = shape
+        hdu = fits.PrimaryHDU(np.zeros((1, 1), np.float32), header=header)
+        hdu.header["NAXIS1"], hdu.header["NAXIS2"] = shape[1], shape[0]
+        hdu.header.set("EXTEND", True, after="NAXIS2")
+        stream.write(hdu.header.tostring().encode("ascii"))
+        self._buffer = np.empty(0, ">f4")
+        self._written = 0
+
+    def write_rows(self, block: np.ndarray) -> None:
+        """Append rows (any float dtype) as big-endian float32."""
+        if self._buffer.size < block.size:
+            self._buffer = np.empty(block.size, ">f4")
+        out = self._buffer[: block.size].reshape(block.shape)
+        np.copyto(out, block, casting="same_kind")
+        self.stream.write(memoryview(out).cast("B"))
+        self._written += out.nbytes
+
+    def _pad(self, size: int) -> None:
+        self.stream.write(b"\0" * (-size % self._BLOCK))
+
+    def finish(self, *extensions: fits.ImageHDU) -> None:
+        """Pad the primary data and append the extensions."""
+        expected = 4 * self.shape[0] * self.shape[1]
+        if self._written != expected:
+            raise ValueError(f"wrote {self._written} bytes of image, expected {expected}")
+        self._pad(self._written)
+        for hdu in extensions:
+            data = np.asarray(hdu.data)
+            wire = data if data.dtype.itemsize == 1 else data.astype(data.dtype.newbyteorder(">"), copy=False)
+            self.stream.write(hdu.header.tostring().encode("ascii"))
+            self.stream.write(memoryview(np.ascontiguousarray(wire)).cast("B"))
+            self._pad(wire.nbytes)
