@@ -1,0 +1,88 @@
+"""``toros-telescope``, ``toros-dome``, ``toros-preprocessor``: run one daemon until stopped.
+
+Each takes ``--config PATH`` (else ``$TOROS_CONFIG``, else
+``/etc/toros/toros.conf.yaml``, else the embedded default), logs as the
+configuration's ``Logging`` section says, serves XML-RPC on its configured
+address, and stops cleanly on SIGTERM or Ctrl-C. The systemd units and
+launchd agents run exactly these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from torosdrivers.config import ConfigError, load_config
+from torosdrivers.errors import DriverError
+
+__all__ = ["main_telescope", "main_dome", "main_preprocessor", "setup_logging"]
+
+
+def setup_logging(config, name: str) -> None:
+    """Log to the configured file (rotated) and to stderr, at the configured level."""
+    level = getattr(logging, config["Logging"]["Log Level"])
+    path = Path(config["Logging"]["File"])
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.handlers.RotatingFileHandler(path, maxBytes=10 * 2**20, backupCount=5))
+    except OSError as exc:
+        print(f"toros-{name}: cannot log to {path} ({exc}); logging to stderr only", file=sys.stderr)
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format=f"%(asctime)s toros-{name} %(levelname)s %(name)s: %(message)s")
+
+
+def _serve(kind: str, argv: list[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog=f"toros-{kind}", description=f"The TOROS {kind} daemon (XML-RPC front_desk).")
+    parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
+    parser.add_argument("--port", type=int, help="override the configured port (0: any free one)")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"toros-{kind}: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config, kind)
+    if kind == "telescope":
+        from .telescope import TelescopeService as cls
+    elif kind == "dome":
+        from .dome import DomeService as cls
+    else:
+        from .preprocessor import PreprocessorService as cls
+    try:
+        service = cls(config)
+        server = service.serve(args.port)
+    except (DriverError, OSError) as exc:
+        logging.getLogger(f"toros.{kind}").error("cannot start: %s", exc)
+        return 1
+    print(f"toros-{kind}: serving XML-RPC on http://{server.server_address[0]}:{server.port} "
+          f"(config: {config.source})", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    service.stop()
+    return 0
+
+
+def main_telescope(argv: list[str] | None = None) -> int:
+    return _serve("telescope", argv)
+
+
+def main_dome(argv: list[str] | None = None) -> int:
+    return _serve("dome", argv)
+
+
+def main_preprocessor(argv: list[str] | None = None) -> int:
+    return _serve("preprocessor", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(_serve(sys.argv[1], sys.argv[2:]))

@@ -1,0 +1,57 @@
+"""The dome daemon: runs Dome work orders (Blink01 and other actions, Shutter, Azimuth, Park, Home)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from torosdrivers.config import Config, Devices, build_devices
+
+from .service import OrderCancelled, Service
+from .workorders import DomeOrder, validate_dome
+
+__all__ = ["DomeService"]
+
+
+class DomeService(Service):
+    """Dome work orders on the configured dome, commands in the order given."""
+
+    name = "dome"
+    address_key = "Dome"
+
+    def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
+        super().__init__(config, journal)
+        self.dome = (devices or build_devices(config, ("Dome",))).dome
+
+    def connect(self) -> None:
+        self.dome.connect()
+
+    def disconnect(self) -> None:
+        self.dome.disconnect()
+
+    def validate(self, work_order) -> DomeOrder:
+        return validate_dome(work_order, self.dome.supported_actions)
+
+    def run(self, order: DomeOrder, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
+        done = []
+        for command, value in order.commands:
+            if cancelled():
+                raise OrderCancelled()
+            progress(f"{command} {value}")
+            if command == "Shutter":
+                if value == "open":
+                    self.dome.open_shutter()
+                else:
+                    self.dome.close_shutter()
+                done.append(f"shutter {value}")
+            elif command == "Azimuth":
+                self.dome.slew_to_azimuth(value)
+                done.append(f"azimuth {value:g}")
+            elif command == "Park":
+                self.dome.park()
+                done.append("parked")
+            elif command == "Home":
+                self.dome.find_home()
+                done.append("home")
+            else:
+                done.append(f"{command}: {self.dome.action(command, value)}")
+        return "; ".join(done)

@@ -1,0 +1,139 @@
+"""The telescope daemon: runs Observation work orders.
+
+Opens the dome if needed, slews the mount to the order's RA/Dec (ICRS), turns
+the dome to the telescope, selects the filter, takes the calibration frames
+the night needs when ``Calibration Frames`` is ``Yes``, takes the exposures,
+writes every frame with full headers (the WO ID and User included) into the
+night's folder, and hands the folder to the preprocessor.
+"""
+
+from __future__ import annotations
+
+import re
+import xmlrpc.client
+from pathlib import Path
+from typing import Callable
+
+from astropy.time import Time, TimeDelta
+
+from torosdrivers.config import Config, Devices, build_devices
+from torosdrivers.dome import ShutterState
+from torosdrivers.errors import DriverError
+
+from .service import OrderCancelled, Service
+from .workorders import Observation, validate_observation
+
+__all__ = ["TelescopeService", "night_folder"]
+
+CALIBRATION_COUNT = 5
+FLAT_SECONDS = 2.0
+
+
+def night_folder(data: Path, when: Time) -> Path:
+    """The folder of the night ``when`` belongs to: named by the local date it began on (UTC-12 h)."""
+    return data / (when - TimeDelta(12 * 3600, format="sec")).strftime("%Y-%m-%d")
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:64]
+
+
+class TelescopeService(Service):
+    """Observation work orders on the configured camera, filter wheel, mount and dome."""
+
+    name = "telescope"
+    address_key = "Telescope"
+
+    def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
+        super().__init__(config, journal)
+        self.devices = devices or build_devices(config)
+        self.data = Path(config["Data Directory"])
+
+    def connect(self) -> None:
+        for device in self.devices.all():
+            device.connect()
+
+    def disconnect(self) -> None:
+        for device in reversed(self.devices.all()):
+            try:
+                device.disconnect()
+            except DriverError as exc:
+                self.log.warning("disconnecting %s: %s", device.name, exc)
+
+    def validate(self, work_order) -> Observation:
+        return validate_observation(work_order, filters=self.devices.filter_wheel.names)
+
+    def on_fault(self, error: Exception) -> None:
+        if str(self.config["Telescope"]["On Fault"]).lower() != "close":
+            return
+        try:
+            self.devices.dome.close_shutter()
+            self.log.info("fault: dome shutter closed")
+        except DriverError as exc:
+            self.log.error("fault: could not close the dome: %s", exc)
+
+    def run(self, order: Observation, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
+        d = self.devices
+        camera, wheel, mount, dome = d.camera, d.filter_wheel, d.mount, d.dome
+
+        def step(text: str) -> None:
+            if cancelled():
+                raise OrderCancelled()
+            progress(text)
+            self.log.info("%s: %s", order.id, text)
+
+        night = night_folder(self.data, mount.time)
+        night.mkdir(parents=True, exist_ok=True)
+        stem = _safe(order.id)
+        cards = {"WO_ID": order.id[:68], "OBSERVER": order.user[:68]}
+        written: list[Path] = []
+
+        def save(frame, kind: str, i: int) -> None:
+            written.append(frame.write(night / f"{stem}_{kind}_{i:03d}.fits", overwrite=True))
+
+        if order.calibration_frames:
+            biases = list(night.glob("*_bias_*.fits"))
+            darks = [p for p in night.glob("*_dark*_*.fits") if f"_dark{order.exposure_time:g}s_" in p.name]
+            for i in range(CALIBRATION_COUNT - len(biases) if len(biases) < CALIBRATION_COUNT else 0):
+                step(f"bias {i + 1}")
+                save(camera.expose(0.0, light=False, header=cards), "bias", i)
+            for i in range(CALIBRATION_COUNT - len(darks) if len(darks) < CALIBRATION_COUNT else 0):
+                step(f"dark {i + 1} of {order.exposure_time:g} s")
+                save(camera.expose(order.exposure_time, light=False, header=cards), f"dark{order.exposure_time:g}s", i)
+            if "FlatLamp" in dome.supported_actions:
+                step(f"flats in {order.filter}")
+                wheel.select(order.filter)
+                dome.action("FlatLamp", "on")
+                try:
+                    for i in range(CALIBRATION_COUNT):
+                        step(f"flat {i + 1} in {order.filter}")
+                        save(camera.expose(FLAT_SECONDS, imagetyp="FLAT", header=cards), f"flat{order.filter}", i)
+                finally:
+                    dome.action("FlatLamp", "off")
+        step("opening the dome")
+        if dome.shutter != ShutterState.OPEN:
+            dome.open_shutter()
+        step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}")
+        if mount.at_park:
+            mount.unpark()
+        mount.slew_to(order.target)
+        dome.slew_to_azimuth(round(float(mount.altaz.az.deg), 1) % 360.0)
+        step(f"filter {order.filter}")
+        wheel.select(order.filter)
+        name = order.object_type or f"WO {order.id}"
+        for i in range(order.count):
+            step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s")
+            save(camera.expose(order.exposure_time, object=name, header=cards), "light", i)
+        handed = self._hand_to_preprocessor(order, night)
+        return f"{len(written)} frames in {night}; {handed}"
+
+    def _hand_to_preprocessor(self, order: Observation, night: Path) -> str:
+        request = {"ID": f"{order.id}/calibration", "WOType": "Calibration", "User": f"telescope for {order.user}",
+                   "Priority": order.priority, "Request": "Exposure Calibration", "File Location": str(night)}
+        try:
+            with xmlrpc.client.ServerProxy(self.config.url("Preprocessor"), allow_none=True) as proxy:
+                receipt = proxy.front_desk(request)
+        except (OSError, xmlrpc.client.Error) as exc:
+            self.log.warning("%s: the preprocessor did not take the night: %s", order.id, exc)
+            return f"not handed to the preprocessor ({exc})"
+        return f"preprocessor order {receipt['ID']} {receipt['State']}"

@@ -1,0 +1,255 @@
+"""Work orders: the TOROS Manager's dictionaries, checked before anything happens.
+
+Keys are matched exactly as the TOROS documentation spells them. A bad order
+raises `WorkOrderError`, which the daemons send as an XML-RPC Fault whose
+code says why and whose message names the field, the value and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+from astropy.coordinates import SkyCoord
+
+from torosdrivers.coords import parse_dec, parse_ra
+from torosdrivers.errors import InvalidValueError
+
+__all__ = [
+    "FAULT_INVALID", "FAULT_UNSUPPORTED", "FAULT_DEVICE", "FAULT_UNKNOWN_ORDER", "FAULT_SERVER",
+    "WorkOrderError", "COMMON_KEYS", "OBSERVATION_KEYS", "DOME_COMMANDS",
+    "Order", "Observation", "DomeOrder", "CalibrationOrder",
+    "validate_observation", "validate_dome", "validate_calibration", "DEFAULT_PRIORITY",
+]
+
+#: Fault codes.
+FAULT_INVALID = 1  # a field is missing, unknown or has a bad value
+FAULT_UNSUPPORTED = 2  # a device action the device does not list
+FAULT_DEVICE = 3  # a device fault (in status, for a failed order)
+FAULT_UNKNOWN_ORDER = 4  # status/cancel of an ID never received
+FAULT_SERVER = 5  # an unexpected error in the daemon
+
+DEFAULT_PRIORITY = 5.0
+COMMON_KEYS = ("ID", "WOType", "Priority", "Datetime", "User")
+OBSERVATION_KEYS = COMMON_KEYS + (
+    "Telescope Name", "RA", "Dec", "Filter", "Exposure Time", "Number of Exposures",
+    "Type of job", "Type of object", "Calibration Frames", "Output",
+)
+DOME_COMMANDS = ("Shutter", "Azimuth", "Park", "Home")
+CALIBRATION_KEYS = COMMON_KEYS + ("Request", "File Location")
+
+
+class WorkOrderError(Exception):
+    """A work order that is refused, with the Fault code to send."""
+
+    def __init__(self, message: str, code: int = FAULT_INVALID) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _bad(field_name: str, value: object, expected: str) -> WorkOrderError:
+    return WorkOrderError(f"{field_name}={value!r}: expected {expected}")
+
+
+@dataclass
+class Order:
+    """What every work order has."""
+
+    id: str
+    wotype: str
+    priority: float
+    datetime: str
+    user: str
+    raw: dict = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class Observation(Order):
+    telescope: str = ""
+    target: SkyCoord | None = None
+    filter: str = ""
+    exposure_time: float = 0.0
+    count: int = 1
+    job: str = ""
+    object_type: str = ""
+    calibration_frames: bool = False
+    output: str = ""
+
+
+@dataclass
+class DomeOrder(Order):
+    commands: list[tuple[str, object]] = field(default_factory=list)  # in the order given
+
+
+@dataclass
+class CalibrationOrder(Order):
+    location: Path = Path(".")
+
+
+def _common(wo: object, wotype: str | None, known: tuple[str, ...] | None) -> dict:
+    if not isinstance(wo, dict):
+        raise WorkOrderError(f"work order: expected a struct (dictionary), got {type(wo).__name__}")
+    for key in wo:
+        if not isinstance(key, str):
+            raise _bad("key", key, "text keys")
+    if known is not None:
+        unknown = [k for k in wo if k not in known]
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise WorkOrderError(f"unknown key {key!r}{hint} Known keys: {list(known)}")
+    order_id = wo.get("ID")
+    if isinstance(order_id, bool) or not isinstance(order_id, (str, int)) or not str(order_id).strip():
+        raise _bad("ID", order_id, "a non-empty string")
+    if len(str(order_id)) > 128:
+        raise _bad("ID", str(order_id)[:20] + "...", "at most 128 characters")
+    if wotype is not None and wo.get("WOType") != wotype:
+        raise _bad("WOType", wo.get("WOType"), f"{wotype!r}")
+    priority = wo.get("Priority")
+    if priority is None:
+        priority = DEFAULT_PRIORITY
+    elif isinstance(priority, bool) or not isinstance(priority, (int, float)) or not 0 <= priority <= 10:
+        raise _bad("Priority", priority, "a number from 0 to 10, or None to have one assigned")
+    stamp = wo.get("Datetime", "")
+    if stamp not in ("", None):
+        if not isinstance(stamp, (str, datetime)):
+            raise _bad("Datetime", stamp, "an ISO 8601 date and time, e.g. '2019-03-05T14:34:54.234'")
+        try:
+            stamp = (stamp if isinstance(stamp, datetime) else datetime.fromisoformat(stamp)).isoformat()
+        except ValueError:
+            raise _bad("Datetime", stamp, "an ISO 8601 date and time, e.g. '2019-03-05T14:34:54.234'") from None
+    user = wo.get("User", "")
+    if not isinstance(user, str):
+        raise _bad("User", user, "text")
+    return {"id": str(order_id), "wotype": str(wo.get("WOType")), "priority": float(priority),
+            "datetime": stamp or "", "user": user, "raw": dict(wo)}
+
+
+def _text(wo: dict, key: str, default: str = "") -> str:
+    value = wo.get(key, default)
+    if not isinstance(value, str):
+        raise _bad(key, value, "text")
+    return value
+
+
+def _number(wo: dict, key: str, lo: float, hi: float, what: str) -> float:
+    if key not in wo:
+        raise WorkOrderError(f"missing key {key!r}: expected {what}")
+    value = wo[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not lo <= value <= hi:
+        raise _bad(key, value, what)
+    return float(value)
+
+
+def validate_observation(wo: object, filters: list[str] | None = None) -> Observation:
+    """Check an Observation work order.
+
+    Parameters
+    ----------
+    wo
+        The work order.
+    filters
+        The filter wheel's names; the order's Filter must be one of them.
+    """
+    common = _common(wo, "Observation", OBSERVATION_KEYS)
+    assert isinstance(wo, dict)
+    for key in ("RA", "Dec", "Filter"):
+        if key not in wo:
+            raise WorkOrderError(f"missing key {key!r}: an Observation needs RA, Dec, Filter, Exposure Time")
+    try:
+        ra = parse_ra(wo["RA"], "RA")
+        dec = parse_dec(wo["Dec"], "Dec")
+    except InvalidValueError as exc:
+        raise WorkOrderError(f"{exc} (numbers are decimal degrees ICRS; strings are sexagesimal, RA in hours)") from None
+    name = _text(wo, "Filter")
+    if filters is not None and name not in filters:
+        raise _bad("Filter", name, f"one of {filters}")
+    count = wo.get("Number of Exposures", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+        raise _bad("Number of Exposures", count, "a whole number from 1 to 1000")
+    calibration = wo.get("Calibration Frames", "No")
+    if isinstance(calibration, str) and calibration.strip().lower() in ("yes", "no"):
+        calibration = calibration.strip().lower() == "yes"
+    if not isinstance(calibration, bool):
+        raise _bad("Calibration Frames", calibration, "'Yes' or 'No'")
+    return Observation(
+        **common,
+        telescope=_text(wo, "Telescope Name"),
+        target=SkyCoord(ra=ra, dec=dec, frame="icrs"),
+        filter=name,
+        exposure_time=_number(wo, "Exposure Time", 0.0, 3600.0, "seconds from 0 to 3600"),
+        count=count,
+        job=_text(wo, "Type of job"),
+        object_type=_text(wo, "Type of object"),
+        calibration_frames=calibration,
+        output=_text(wo, "Output"),
+    )
+
+
+def validate_dome(wo: object, actions: list[str]) -> DomeOrder:
+    """Check a Dome work order: standard commands and the dome's own actions, in order.
+
+    A key that is neither a common key nor a standard command names a device
+    action (``Blink01``): it is accepted only if the dome lists it.
+    """
+    common = _common(wo, "Dome", None)
+    assert isinstance(wo, dict)
+    commands: list[tuple[str, object]] = []
+    folded = {a.casefold(): a for a in actions}
+    for key, value in wo.items():
+        if key in COMMON_KEYS:
+            continue
+        if key == "Shutter":
+            if not isinstance(value, str) or value.strip().lower() not in ("open", "close"):
+                raise _bad("Shutter", value, "'Open' or 'Close'")
+            commands.append(("Shutter", value.strip().lower()))
+        elif key == "Azimuth":
+            commands.append(("Azimuth", _number(wo, "Azimuth", 0.0, 359.999999, "degrees from 0 to below 360")))
+        elif key in ("Park", "Home"):
+            if value is not True:
+                raise _bad(key, value, "True")
+            commands.append((key, True))
+        elif key.casefold() in folded:
+            if value is False:
+                continue  # "Blink01": False asks for nothing
+            if value is True or value == "":
+                parameters = ""
+            elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                parameters = str(value)
+            else:
+                raise _bad(key, value, "True, or the action's parameters as text")
+            commands.append((folded[key.casefold()], parameters))
+        else:
+            close = difflib.get_close_matches(key, [*DOME_COMMANDS, *actions], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise WorkOrderError(
+                f"{key!r} is not a dome command nor an action of this dome{hint} "
+                f"Commands: {list(DOME_COMMANDS)}; actions: {actions}", FAULT_UNSUPPORTED,
+            )
+    if not commands:
+        raise WorkOrderError(f"a Dome work order needs at least one command: {list(DOME_COMMANDS)} or one of {actions}")
+    return DomeOrder(**common, commands=commands)
+
+
+def validate_calibration(wo: object) -> CalibrationOrder:
+    """Check an ``Exposure Calibration`` request (the original preprocessor's)."""
+    common = _common(wo, None, CALIBRATION_KEYS)
+    assert isinstance(wo, dict)
+    if wo.get("Request") != "Exposure Calibration":
+        raise _bad("Request", wo.get("Request"), "'Exposure Calibration'")
+    location = wo.get("File Location")
+    if not isinstance(location, str) or not location:
+        raise _bad("File Location", location, "the URL or path of a night's folder of FITS files")
+    parsed = urlparse(location)
+    if parsed.scheme not in ("", "file"):
+        raise _bad("File Location", location, "a local path or a file:// URL")
+    folder = Path(parsed.path if parsed.scheme == "file" else location)
+    if not folder.is_dir():
+        raise _bad("File Location", location, "an existing folder")
+    return CalibrationOrder(**common, location=folder)

@@ -1,0 +1,87 @@
+"""Daemons on loopback, in-process, with a configuration under a temporary folder."""
+
+from __future__ import annotations
+
+import copy
+import xmlrpc.client
+
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.time import Time, TimeDelta
+
+from torosdrivers.config import DEFAULTS, Config
+from torosdrivers.coords import TOROS_SITE, to_altaz
+from torosdrivers.daemons.dome import DomeService
+from torosdrivers.daemons.preprocessor import PreprocessorService
+from torosdrivers.daemons.telescope import TelescopeService
+
+#: The Observation work order of the TOROS documentation, verbatim.
+DOC_OBSERVATION = {
+    "ID": "1", "WOType": "Observation", "Priority": 1.3, "Datetime": "2019-03-05T14:34:54.234",
+    "User": "Main Module", "Telescope Name": "CTMO", "RA": 23.1, "Dec": 13.2, "Filter": "I",
+    "Exposure Time": 30.0, "Number of Exposures": 1, "Type of job": "Research", "Type of object": "Galaxy",
+    "Calibration Frames": "Yes", "Output": "Analysis",
+}
+#: The Dome work order of the TOROS documentation, verbatim.
+DOC_DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03-05T14:34:54.234", "User": "John Doe",
+            "Blink01": True}
+
+
+def transit_of(ra: float, dec: float) -> Time:
+    """A time on 2026-06-21 when (ra, dec) stands highest over the TOROS site."""
+    times = Time("2026-06-21T00:00:00") + TimeDelta(np.arange(0, 86400, 900), format="sec")
+    alts = to_altaz(SkyCoord(ra, dec, unit="deg"), times, TOROS_SITE).alt.deg
+    return times[int(np.argmax(alts))]
+
+
+def make_config(tmp_path, **sections) -> Config:
+    data = copy.deepcopy(DEFAULTS)
+    data["Database"] = {"Journal": str(tmp_path / "journal.sqlite"), "Catalog": str(tmp_path / "catalog.sqlite")}
+    data["Data Directory"] = str(tmp_path / "data")
+    data["Logging"]["File"] = str(tmp_path / "toros.log")
+    data["Simulator"] = {"Time Scale": 1e4, "Size": 128, "Seed": 1,
+                         "Start": transit_of(DOC_OBSERVATION["RA"], DOC_OBSERVATION["Dec"]).isot}
+    for key, value in sections.items():
+        data[key.replace("_", " ")] = value
+    return Config(data, "test")
+
+
+class Stack:
+    """The three daemons, sharing one simulated observatory, and a proxy to each."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.preprocessor = PreprocessorService(config)
+        port = self.preprocessor.serve(0).port
+        config.data["Preprocessor Address"].update(Port=port, HTTP=f"http://127.0.0.1:{port}")
+        self.telescope = TelescopeService(config)
+        self.telescope.serve(0)
+        self.dome = DomeService(config, devices=self.telescope.devices)
+        self.dome.serve(0)
+
+    def proxy(self, service) -> xmlrpc.client.ServerProxy:
+        return xmlrpc.client.ServerProxy(f"http://127.0.0.1:{service.server.port}", allow_none=True)
+
+    def stop(self) -> None:
+        for service in (self.dome, self.telescope, self.preprocessor):
+            service.stop()
+
+
+@pytest.fixture
+def stack(tmp_path):
+    s = Stack(make_config(tmp_path))
+    yield s
+    s.stop()
+
+
+def wait_state(proxy, order_id: str, timeout: float = 60.0) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = proxy.status(order_id)
+        if status["State"] in ("done", "failed", "cancelled"):
+            return status
+        assert time.monotonic() < deadline, f"order {order_id} still {status['State']}: {status['Progress']}"
+        time.sleep(0.05)

@@ -1,0 +1,106 @@
+"""Each work order of the TOROS documentation, verbatim, over XML-RPC on loopback."""
+
+from __future__ import annotations
+
+import xmlrpc.client
+from pathlib import Path
+
+import pytest
+import requests
+from astropy.io import fits
+
+from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, wait_state
+
+
+def test_observation_through_to_calibrated_frames(stack):
+    telescope = stack.proxy(stack.telescope)
+    receipt = telescope.front_desk(DOC_OBSERVATION)
+    assert receipt["ID"] == "1" and receipt["State"] == "queued" and receipt["Priority"] == 1.3
+    status = wait_state(telescope, "1")
+    assert status["State"] == "done", status
+    night = Path(status["Result"].split(" frames in ")[1].split(";")[0])
+    light = fits.getheader(night / "1_light_000.fits")
+    assert (light["WO_ID"], light["OBSERVER"], light["FILTER"], light["EXPTIME"]) == ("1", "Main Module", "I", 30.0)
+    assert light["RA"] == pytest.approx(23.1, abs=1e-3) and light["DEC"] == pytest.approx(13.2, abs=1e-3)
+    assert len(list(night.glob("1_bias_*.fits"))) == 5 and len(list(night.glob("1_flatI_*.fits"))) == 5
+    preprocessor = stack.proxy(stack.preprocessor)
+    handed = wait_state(preprocessor, "1/calibration")
+    assert handed["State"] == "done", handed
+    product = night / "products" / "1_light_000_cal.fits"
+    assert fits.getheader(product)["CALSTAT"] == "BDF"
+
+
+def test_dome_blink(stack):
+    dome = stack.proxy(stack.dome)
+    assert dome.front_desk(DOC_DOME)["State"] == "queued"
+    assert wait_state(dome, "1")["Result"] == "Blink01: indicator blinked 1 time"
+    assert stack.telescope.devices.dome.blinks == 1
+
+
+def test_dome_commands_run_in_order(stack):
+    dome = stack.proxy(stack.dome)
+    dome.front_desk({"ID": "d2", "WOType": "Dome", "Shutter": "Open", "Azimuth": 90.0, "Blink01": "2", "Park": True})
+    status = wait_state(dome, "d2")
+    assert status["Result"] == "shutter open; azimuth 90; Blink01: indicator blinked 2 times; parked"
+
+
+def test_exposure_calibration_request(stack, tmp_path):
+    import math
+
+    from tests.rigs import NIGHT
+    from torosdrivers.simulators import SimulatedObservatory
+    from torosdrivers.simulators.night import observe_night
+
+    night = tmp_path / "night"
+    with SimulatedObservatory(time_scale=math.inf, start=NIGHT, width=64, height=64) as obs:
+        observe_night(obs, night, biases=3, darks=3, flats=3, lights={"V": 1})
+    preprocessor = stack.proxy(stack.preprocessor)
+    preprocessor.front_desk({"ID": "c1", "WOType": None, "Request": "Exposure Calibration",
+                             "File Location": f"file://{night}"})
+    assert wait_state(preprocessor, "c1")["State"] == "done"
+    assert (night / "products" / "light_V_000_cal.fits").exists()
+
+
+def test_duplicate_id_returns_the_existing_receipt(stack):
+    dome = stack.proxy(stack.dome)
+    first = dome.front_desk(DOC_DOME)
+    again = dome.front_desk({**DOC_DOME, "Blink01": "5"})
+    assert again["Duplicate"] and again["Received"] == first["Received"]
+    wait_state(dome, "1")
+    assert stack.telescope.devices.dome.blinks == 1  # run once
+
+
+def test_priority_then_arrival(stack, monkeypatch):
+    dome = stack.proxy(stack.dome)
+    ran = []
+    real = stack.dome.dome.action
+    monkeypatch.setattr(stack.dome.dome, "action", lambda name, parameters="": (ran.append(parameters), real(name, parameters))[1])
+    stack.telescope.devices.observatory.clock.time_scale = 100.0  # a rotation of a second keeps the worker busy
+    dome.front_desk({"ID": "block", "WOType": "Dome", "Azimuth": 0.0})
+    for name, priority in [("low", 1), ("high", 9), ("mid", 5), ("high2", 9)]:
+        dome.front_desk({"ID": name, "WOType": "Dome", "Priority": priority, "Blink01": str(len(name))})
+    for name in ("low", "high", "mid", "high2"):
+        wait_state(dome, name)
+    assert ran == ["4", "5", "3", "3"]  # high, high2 (same priority: arrival), mid, low
+
+
+def test_cancel_a_queued_order(stack):
+    dome = stack.proxy(stack.dome)
+    stack.telescope.devices.observatory.clock.time_scale = 100.0
+    dome.front_desk({"ID": "slow", "WOType": "Dome", "Azimuth": 0.0})
+    dome.front_desk({"ID": "later", "WOType": "Dome", "Blink01": True})
+    assert dome.cancel("later")["State"] == "cancelled"
+    assert wait_state(dome, "slow")["State"] == "done"
+    assert dome.status("later")["Error"] == "cancelled before it ran"
+    assert stack.telescope.devices.dome.blinks == 0
+    with pytest.raises(xmlrpc.client.Fault, match="no such work order"):
+        dome.cancel("never-sent")
+
+
+def test_introspection_and_documentation_page(stack):
+    telescope = stack.proxy(stack.telescope)
+    methods = telescope.system.listMethods()
+    for name in ("front_desk", "status", "cancel", "list_orders"):
+        assert name in methods
+    page = requests.get(f"http://127.0.0.1:{stack.telescope.server.port}/", timeout=5)
+    assert page.status_code == 200 and "front_desk" in page.text

@@ -1,0 +1,251 @@
+"""The one configuration loader: YAML with the TOROS Manager's keys, and the devices it names.
+
+Where the file is: ``--config PATH``, else ``$TOROS_CONFIG``, else
+``/etc/toros/toros.conf.yaml``; if none of those exists, the embedded default
+(everything on simulators, files under ``~/.toros``). The documented keys
+(``Preprocessor Address``, ``Logging``, ``Database``) keep their spelling;
+the others follow their style. An invalid file is refused with the key and
+the problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InvalidValueError
+
+__all__ = ["ConfigError", "DEFAULT_PATH", "DEFAULTS", "Config", "config_path", "load_config", "build_devices", "Devices"]
+
+DEFAULT_PATH = Path("/etc/toros/toros.conf.yaml")
+_HOME = Path(os.environ.get("TOROS_HOME", Path.home() / ".toros"))
+
+DEFAULTS: dict[str, Any] = {
+    "Preprocessor Address": {"HTTP": "http://127.0.0.1:9001", "IP": "127.0.0.1", "Port": 9001},
+    "Telescope Address": {"IP": "127.0.0.1", "Port": 9002},
+    "Dome Address": {"IP": "127.0.0.1", "Port": 9003},
+    "Logging": {"File": str(_HOME / "logs" / "toros.log"), "Log Level": "INFO"},
+    "Database": {"Journal": str(_HOME / "journal.sqlite"), "Catalog": str(_HOME / "catalog.sqlite")},
+    "Data Directory": str(_HOME / "data"),
+    "Security": {"Allowed Networks": ["127.0.0.0/8", "::1/128"], "Max Request Bytes": 262144,
+                 "Client Timeout": 10.0},
+    "Site": {"Name": "TOROS", "Latitude": -24.6228, "Longitude": -67.3283, "Elevation": 4650.0},
+    "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0},
+    "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": ""},
+    "Devices": {
+        "Camera": {"Backend": "simulator"},
+        "Filter Wheel": {"Backend": "simulator"},
+        "Mount": {"Backend": "simulator"},
+        "Dome": {"Backend": "simulator"},
+    },
+}
+
+_BACKENDS = {
+    "Camera": ("simulator", "alpaca"),
+    "Filter Wheel": ("simulator", "alpaca", "qhycfw"),
+    "Mount": ("simulator", "alpaca", "lx200"),
+    "Dome": ("simulator", "alpaca", "ddw"),
+}
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(InvalidValueError):
+    """A configuration that cannot be used: names the file, the key and the problem."""
+
+
+def config_path(cli: str | os.PathLike | None = None) -> Path | None:
+    """The configuration file to read, or None for the embedded default."""
+    for candidate in (cli, os.environ.get("TOROS_CONFIG")):
+        if candidate:
+            return Path(candidate)
+    return DEFAULT_PATH if DEFAULT_PATH.exists() else None
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Config:
+    """A validated configuration: ``config["Logging"]["Log Level"]`` and typed helpers."""
+
+    data: dict[str, Any]
+    source: str
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def address(self, service: str) -> tuple[str, int]:
+        """``(IP, Port)`` of ``"Preprocessor"``, ``"Telescope"`` or ``"Dome"``."""
+        section = self.data[f"{service} Address"]
+        return str(section["IP"]), int(section["Port"])
+
+    def url(self, service: str) -> str:
+        """The XML-RPC URL a client uses to reach a service."""
+        section = self.data[f"{service} Address"]
+        if service == "Preprocessor" and section.get("HTTP"):
+            return str(section["HTTP"])
+        host, port = self.address(service)
+        return f"http://{host}:{port}"
+
+    @property
+    def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n, strict=False) for n in self.data["Security"]["Allowed Networks"]]
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read, merge over the defaults, and check a configuration.
+
+    Parameters
+    ----------
+    path
+        The file; None looks in the usual places (`config_path`).
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or parsed, or a key holds a bad value.
+    """
+    chosen = Path(path) if path is not None else config_path()
+    if chosen is None:
+        return _check(copy.deepcopy(DEFAULTS), "embedded default")
+    try:
+        loaded = yaml.safe_load(chosen.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"{chosen}: cannot read the configuration: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{chosen}: expected a mapping of sections at the top, got {type(loaded).__name__}")
+    unknown = sorted(set(loaded) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"{chosen}: unknown section(s) {unknown}; expected some of {sorted(DEFAULTS)}")
+    return _check(_merge(DEFAULTS, loaded), str(chosen))
+
+
+def _check(data: dict, source: str) -> Config:
+    def bad(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {problem}")
+
+    for service in ("Preprocessor", "Telescope", "Dome"):
+        section = data[f"{service} Address"]
+        if not isinstance(section, dict):
+            raise bad(f"{service} Address", "expected a mapping with IP and Port")
+        try:
+            ipaddress.ip_address(str(section.get("IP")))
+        except ValueError:
+            raise bad(f"{service} Address.IP", f"{section.get('IP')!r} is not an IP address") from None
+        port = section.get("Port")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise bad(f"{service} Address.Port", f"{port!r} is not a port number 1-65535")
+    level = str(data["Logging"].get("Log Level", "")).upper()
+    if level not in _LEVELS:
+        raise bad("Logging.Log Level", f"{data['Logging'].get('Log Level')!r}: expected one of {list(_LEVELS)}")
+    data["Logging"]["Log Level"] = level
+    for net in data["Security"].get("Allowed Networks", []):
+        try:
+            ipaddress.ip_network(str(net), strict=False)
+        except ValueError:
+            raise bad("Security.Allowed Networks", f"{net!r} is not a network (e.g. 192.168.1.0/24)") from None
+    for key in ("Max Request Bytes", "Client Timeout"):
+        value = data["Security"].get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise bad(f"Security.{key}", f"{value!r}: expected a positive number")
+    if str(data["Telescope"].get("On Fault", "")).lower() not in ("close", "leave"):
+        raise bad("Telescope.On Fault", f"{data['Telescope'].get('On Fault')!r}: expected 'close' or 'leave'")
+    for kind, choices in _BACKENDS.items():
+        device = data["Devices"].get(kind)
+        if not isinstance(device, dict) or device.get("Backend") not in choices:
+            got = device.get("Backend") if isinstance(device, dict) else device
+            raise bad(f"Devices.{kind}.Backend", f"{got!r}: expected one of {list(choices)}")
+        if device["Backend"] == "alpaca" and not isinstance(device.get("Address"), str):
+            raise bad(f"Devices.{kind}.Address", "the alpaca backend needs 'host:port'")
+        if device["Backend"] in ("lx200", "ddw", "qhycfw") and not isinstance(device.get("Port"), str):
+            raise bad(f"Devices.{kind}.Port", f"the {device['Backend']} backend needs a serial port or URL")
+    for key in ("Latitude", "Longitude", "Elevation"):
+        if not isinstance(data["Site"].get(key), (int, float)):
+            raise bad(f"Site.{key}", f"{data['Site'].get(key)!r}: expected a number")
+    return Config(data, source)
+
+
+@dataclass
+class Devices:
+    """The devices a configuration names (unconnected)."""
+
+    camera: Any
+    filter_wheel: Any
+    mount: Any
+    dome: Any
+    observatory: Any = None  # the in-process simulator, when any device uses it
+
+    def all(self) -> list:
+        return [self.mount, self.dome, self.filter_wheel, self.camera]
+
+
+def build_devices(config: Config, kinds: tuple[str, ...] = ("Camera", "Filter Wheel", "Mount", "Dome")) -> Devices:
+    """Construct the configured backend of each device kind asked for."""
+    import astropy.units as u
+    from astropy.coordinates import EarthLocation
+
+    from .ccd.context import FrameContext
+
+    section = config["Devices"]
+    site = config["Site"]
+    built: dict[str, Any] = {}
+    observatory = None
+    for kind in kinds:
+        spec = section[kind]
+        backend = spec["Backend"]
+        if backend == "simulator":
+            if observatory is None:
+                from .simulators import SimulatedObservatory
+
+                sim = config["Simulator"]
+                location = EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
+                                                       site["Elevation"] * u.m)
+                observatory = SimulatedObservatory(time_scale=float(sim["Time Scale"]), seed=int(sim["Seed"]),
+                                                   width=int(sim["Size"]), height=int(sim["Size"]), site=location,
+                                                   start=sim.get("Start") or None, telescope=config["Telescope"]["Name"])
+            built[kind] = {"Camera": observatory.camera, "Filter Wheel": observatory.filter_wheel,
+                           "Mount": observatory.mount, "Dome": observatory.dome}[kind]
+        elif backend == "alpaca":
+            from .ccd.alpaca import AlpacaCamera, AlpacaFilterWheel
+            from .dome.alpaca import AlpacaDome
+            from .mount.alpaca import AlpacaMount
+
+            cls = {"Camera": AlpacaCamera, "Filter Wheel": AlpacaFilterWheel, "Mount": AlpacaMount,
+                   "Dome": AlpacaDome}[kind]
+            built[kind] = cls(spec["Address"], int(spec.get("Device Number", 0)))
+        elif backend == "lx200":
+            from .mount.lx200 import LX200Mount
+
+            built[kind] = LX200Mount(spec["Port"], baudrate=int(spec.get("Baud Rate", 9600)),
+                                     elevation=float(site["Elevation"]))
+        elif backend == "ddw":
+            from .dome.ddw import DDWDome
+
+            built[kind] = DDWDome(spec["Port"], baudrate=int(spec.get("Baud Rate", 9600)))
+        elif backend == "qhycfw":
+            from .ccd.qhycfw import QHYFilterWheel
+
+            built[kind] = QHYFilterWheel(spec["Port"], names=spec.get("Names"))
+    mount = built.get("Mount")
+    if mount is not None:
+        mount.min_altitude = float(config["Telescope"]["Minimum Altitude"])
+    camera = built.get("Camera")
+    if camera is not None:
+        camera.context = FrameContext(telescope=config["Telescope"]["Name"], mount=mount,
+                                      filter_wheel=built.get("Filter Wheel"))
+    return Devices(built.get("Camera"), built.get("Filter Wheel"), mount, built.get("Dome"), observatory)
