@@ -125,3 +125,13 @@ def test_console_script(night, tmp_path, capsys):
     assert "[3/3] light_V_001_cal.fits" in out
     assert "calibrated                 3" in out
     assert cli_main([str(tmp_path / "nope")]) == 2
+
+
+def test_a_master_rebuilt_with_more_frames_recalibrates_its_products(night, catalog):
+    process_night(night, catalog=catalog)
+    shutil.copy(night / "flat_V_000.fits", night / "flat_V_005.fits")  # one more V flat arrives
+    report = process_night(night, catalog=catalog)
+    assert [p.name for p in report.masters_built] == ["master_flat_1x1_128x128_V.fits"]
+    assert sorted(p.name for p in report.calibrated) == ["light_V_000_cal.fits", "light_V_001_cal.fits"]
+    inputs = catalog.inputs_of(night / "products" / "light_V_000_cal.fits")
+    assert len(inputs["FLAT"]) == 1 + 6

@@ -123,15 +123,23 @@ class Catalog:
     def add_master(self, night_id: int, info: FrameInfo, kind: str, method: str, sig: str,
                    inputs: Iterable[FrameInfo]) -> int:
         key = str(Path(info.path).resolve())
+        values = (night_id, kind, info.filter, info.exptime, info.xbin, info.ybin, info.width, info.height,
+                  info.date_obs, method, sig, Time.now().isot)
         with self._lock:
-            self._run("DELETE FROM masters WHERE path = ?", (key,))
-            cursor = self._run(
-                "INSERT INTO masters(night_id, path, kind, filter, exptime, xbin, ybin, width, height, date_obs,"
-                " method, signature, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (night_id, key, kind, info.filter, info.exptime, info.xbin, info.ybin, info.width, info.height,
-                 info.date_obs, method, sig, Time.now().isot),
-            )
-            master_id = cursor.lastrowid
+            existing = self._run("SELECT id FROM masters WHERE path = ?", (key,)).fetchone()
+            if existing is not None:
+                # Rebuilt in place (new inputs, same file): products that used the old
+                # version keep their link, and their signatures no longer match, so the
+                # next run calibrates them again.
+                master_id = existing["id"]
+                self._run("UPDATE masters SET night_id=?, kind=?, filter=?, exptime=?, xbin=?, ybin=?, width=?,"
+                          " height=?, date_obs=?, method=?, signature=?, created=? WHERE id=?", (*values, master_id))
+                self._run("DELETE FROM master_inputs WHERE master_id = ?", (master_id,))
+            else:
+                master_id = self._run(
+                    "INSERT INTO masters(night_id, kind, filter, exptime, xbin, ybin, width, height, date_obs,"
+                    " method, signature, created, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, key)).lastrowid
             for frame in inputs:
                 frame_id = self._run("SELECT id FROM frames WHERE path = ?", (str(Path(frame.path).resolve()),)).fetchone()
                 if frame_id is not None:
