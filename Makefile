@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all venv test demo bench clean distclean
+.PHONY: all venv test demo bench install uninstall clean distclean
 
 all: venv
 
@@ -19,13 +19,21 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## demo: the simulated observatory observes a field and writes FITS files
+## demo: the TOROS Manager end to end: daemons, work orders, simulated observatory, calibrated frames
 demo: $(STAMP)
 	$(BIN)/toros-demo --output demo-output
 
 ## bench: print the speed and memory figures of benchmarks/
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## install: (root) systemd units or launchd agents for the three daemons, and /etc/toros/toros.conf.yaml
+install: $(STAMP)
+	$(BIN)/python -m torosdrivers.daemons.services install --root "$(or $(DESTDIR),/)" --bin "$(abspath $(BIN))"
+
+## uninstall: (root) remove them again (an edited configuration is kept)
+uninstall: $(STAMP)
+	$(BIN)/python -m torosdrivers.daemons.services uninstall --root "$(or $(DESTDIR),/)"
 
 ## clean: delete intermediate files (build output, caches, demo output)
 clean:

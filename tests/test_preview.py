@@ -23,9 +23,11 @@ def test_png_holds_the_pixels_north_up(tmp_path):
     np.testing.assert_array_equal(rows[:, 1:], image[::-1])
 
 
-def test_stretch_spans_the_byte_range_and_shrinks():
-    data = np.random.default_rng(1).normal(1000, 10, (300, 500)).astype(np.uint16)
+def test_stretch_shows_sky_grey_and_stars_white():
+    data = np.random.default_rng(1).normal(1000, 10, (300, 500))
+    data[100:110, 200:210] = 5000  # a star
+    data[0, 0] = np.nan  # a masked pixel
     out = stretch(data, max_size=100)
-    assert out.dtype == np.uint8
-    assert out.shape == (60, 100)
-    assert out.min() == 0 and out.max() == 255
+    assert out.dtype == np.uint8 and out.shape == (60, 100)
+    assert out.max() == 255 and out[21, 41] == 255  # the star
+    assert 20 < np.median(out) < 120 and out.min() == 0  # the sky sits low, its noise visible

@@ -12,17 +12,22 @@ import numpy as np
 __all__ = ["stretch", "write_png"]
 
 
-def stretch(data: np.ndarray, *, low: float = 0.5, high: float = 99.5, max_size: int = 1024) -> np.ndarray:
-    """8-bit display image: percentile limits and an asinh stretch.
+def stretch(data: np.ndarray, *, low: float = 2.0, high: float = 30.0, max_size: int = 1024) -> np.ndarray:
+    """8-bit display image: sky-based limits and an asinh stretch.
 
     The image is first shrunk by an integer factor (block mean) so its longer
-    side is at most ``max_size`` pixels; percentiles come from that.
+    side is at most ``max_size`` pixels. Black is ``low`` robust standard
+    deviations below the sky (the median), white ``high`` above it, so faint
+    stars show and bright ones do not wash out.
     """
     factor = max(1, -(-max(data.shape) // max_size))
     h, w = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
     small = data[:h, :w].astype(np.float32).reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
-    lo, hi = np.percentile(small, [low, high])
-    scaled = np.clip((small - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    small = np.nan_to_num(small, nan=float(np.nanmedian(small)))
+    sky = float(np.median(small))
+    sigma = 1.4826 * float(np.median(np.abs(small - sky))) or 1.0
+    lo, hi = sky - low * sigma, sky + high * sigma
+    scaled = np.clip((small - lo) / (hi - lo), 0.0, 1.0)
     scaled = np.arcsinh(10.0 * scaled) / np.arcsinh(10.0)
     return (scaled * 255.0 + 0.5).astype(np.uint8)
 

@@ -104,3 +104,15 @@ def test_introspection_and_documentation_page(stack):
         assert name in methods
     page = requests.get(f"http://127.0.0.1:{stack.telescope.server.port}/", timeout=5)
     assert page.status_code == 200 and "front_desk" in page.text
+
+
+def test_the_main_job(tmp_path, capsys):
+    """``make demo``: simulator, three daemons, both documented work orders, calibrated frames."""
+    from torosdrivers.daemons.demo import main
+
+    assert main(["--output", str(tmp_path), "--size", "128", "--time-scale", "10000"]) == 0
+    out = capsys.readouterr().out
+    assert "Dome: Blink01: indicator blinked 1 time" in out
+    assert "calibrated 1" in out
+    assert (tmp_path / "preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(list((tmp_path / "data").glob("*/products/*_cal.fits"))) == 1

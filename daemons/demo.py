@@ -1,0 +1,157 @@
+"""``toros-demo``: the TOROS Manager end to end on a simulated observatory.
+
+Starts ``toros-alpaca-sim`` (one simulated observatory, served over Alpaca)
+and the three daemons on loopback with a configuration written under the
+output folder, submits the documentation's Observation work order (with
+calibration frames) and its Dome work order (Blink01), follows them to the
+end, and says where the raw frames, the calibrated products and a PNG
+preview of one calibrated frame are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from pathlib import Path
+
+import numpy as np
+import yaml
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.time import Time, TimeDelta
+
+from torosdrivers.coords import TOROS_SITE, to_altaz
+from torosdrivers.preview import stretch, write_png
+
+__all__ = ["main"]
+
+OBSERVATION = {
+    "ID": "1", "WOType": "Observation", "Priority": 1.3, "Datetime": "2019-03-05T14:34:54.234",
+    "User": "Main Module", "Telescope Name": "CTMO", "RA": 23.1, "Dec": 13.2, "Filter": "I",
+    "Exposure Time": 30.0, "Number of Exposures": 1, "Type of job": "Research", "Type of object": "Galaxy",
+    "Calibration Frames": "Yes", "Output": "Analysis",
+}
+DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03-05T14:34:54.234", "User": "John Doe",
+        "Blink01": True}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _night_when_up(ra: float, dec: float) -> Time:
+    """The next time the field transits over TOROS (the simulator has no Sun to mind)."""
+    now = Time.now()
+    times = now + TimeDelta(np.arange(0, 86400, 600), format="sec")
+    alts = to_altaz(SkyCoord(ra, dec, unit="deg"), times, TOROS_SITE).alt.deg
+    return times[int(np.argmax(alts))]
+
+
+def _start(args: list[str], log: Path) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE,
+                               stderr=log.open("ab"), text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    line = process.stdout.readline()
+    if not line:
+        raise SystemExit(f"toros-demo: {' '.join(args[:2])} did not start; see {log}")
+    return process, line.strip()
+
+
+def _follow(proxy, order_id: str, label: str, timeout: float = 300.0) -> dict:
+    last, deadline = "", time.monotonic() + timeout
+    while True:
+        status = proxy.status(order_id)
+        text = status["Progress"] if status["State"] == "running" else status["State"]
+        if text and text != last:
+            print(f"  {label}: {text}", flush=True)
+            last = text
+        if status["State"] in ("done", "failed", "cancelled"):
+            return status
+        if time.monotonic() > deadline:
+            raise SystemExit(f"toros-demo: {label} {order_id} did not finish in {timeout:g} s")
+        time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="toros-demo", description=__doc__.splitlines()[0])
+    p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for everything (default: %(default)s)")
+    p.add_argument("--size", type=int, default=2048, help="sensor width and height (default: %(default)s)")
+    p.add_argument("--time-scale", type=float, default=200.0, help="device seconds per real second (default: %(default)s)")
+    args = p.parse_args(argv)
+
+    out = args.output.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "daemons.log"
+    alpaca = _free_port()
+    start = _night_when_up(OBSERVATION["RA"], OBSERVATION["Dec"])
+    devices = {kind: {"Backend": "alpaca", "Address": f"127.0.0.1:{alpaca}"}
+               for kind in ("Camera", "Filter Wheel", "Mount", "Dome")}
+    ports = {name: _free_port() for name in ("Preprocessor", "Telescope", "Dome")}
+    config = {
+        "Preprocessor Address": {"HTTP": f"http://127.0.0.1:{ports['Preprocessor']}", "IP": "127.0.0.1",
+                                 "Port": ports["Preprocessor"]},
+        "Telescope Address": {"IP": "127.0.0.1", "Port": ports["Telescope"]},
+        "Dome Address": {"IP": "127.0.0.1", "Port": ports["Dome"]},
+        "Logging": {"File": str(log), "Log Level": "INFO"},
+        "Database": {"Journal": str(out / "journal.sqlite"), "Catalog": str(out / "catalog.sqlite")},
+        "Data Directory": str(out / "data"),
+        "Devices": devices,
+    }
+    config_path = out / "toros.conf.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    print(f"TOROS Manager demo: configuration {config_path}")
+    processes = []
+    try:
+        sim, line = _start(["torosdrivers.simulators.alpaca.cli", "--port", str(alpaca), "--size", str(args.size),
+                            "--time-scale", str(args.time_scale), "--start", start.isot], log)
+        processes.append(sim)
+        print(f"  {line}")
+        for kind in ("preprocessor", "telescope", "dome"):
+            process, line = _start(["torosdrivers.daemons.cli", kind, "--config", str(config_path)], log)
+            processes.append(process)
+            print(f"  {line.split(' (config')[0]}")
+        telescope = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{ports['Telescope']}", allow_none=True)
+        dome = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{ports['Dome']}", allow_none=True)
+        preprocessor = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{ports['Preprocessor']}", allow_none=True)
+        print(f"\nSubmitting the documentation's work orders (simulated sky at {start.isot[:16]} UTC):")
+        print(f"  telescope receipt: {telescope.front_desk(OBSERVATION)}")
+        print(f"  dome receipt:      {dome.front_desk(DOME)}")
+        dome_status = _follow(dome, "1", "dome")
+        observation = _follow(telescope, "1", "telescope")
+        if observation["State"] != "done":
+            print(f"toros-demo: the observation {observation['State']}: {observation['Error']}", file=sys.stderr)
+            return 1
+        calibration = _follow(preprocessor, "1/calibration", "preprocessor")
+        night = Path(observation["Result"].split(" frames in ")[1].split(";")[0])
+        products = sorted((night / "products").glob("*_cal.fits"))
+        preview = None
+        if products:
+            data = fits.getdata(products[0])
+            preview = write_png(out / "preview.png", stretch(data))
+        print(f"\nDome: {dome_status['Result']}")
+        print(f"Observation: {observation['Result']}")
+        print(f"Preprocessing: {calibration['Result']}")
+        print(f"\nRaw frames:         {night}  ({len(list(night.glob('*.fits')))} files)")
+        print(f"Calibrated frames:  {night / 'products'}  ({len(products)} files)")
+        print(f"Preview:            {preview}")
+        print(f"Logs:               {log}")
+        return 0 if calibration["State"] == "done" else 1
+    finally:
+        for process in reversed(processes):
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

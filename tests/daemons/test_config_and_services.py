@@ -1,0 +1,124 @@
+"""The configuration loader, and the service files that `make install` writes."""
+
+from __future__ import annotations
+
+import plistlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from torosdrivers.config import DEFAULTS, ConfigError, build_devices, load_config
+from torosdrivers.daemons.services import install, shipped_config, uninstall
+
+
+def test_embedded_default_when_no_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("TOROS_CONFIG", raising=False)
+    monkeypatch.setattr("torosdrivers.config.DEFAULT_PATH", tmp_path / "absent.yaml")
+    config = load_config()
+    assert config.source == "embedded default"
+    assert config.address("Preprocessor") == ("127.0.0.1", 9001)
+    assert config.url("Preprocessor") == "http://127.0.0.1:9001"
+
+
+def test_environment_variable_and_flag(monkeypatch, tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump({"Logging": {"Log Level": "debug"}}))
+    b.write_text(yaml.safe_dump({"Telescope Address": {"IP": "127.0.0.1", "Port": 7000}}))
+    monkeypatch.setenv("TOROS_CONFIG", str(a))
+    assert load_config()["Logging"]["Log Level"] == "DEBUG"
+    assert load_config(b).address("Telescope") == ("127.0.0.1", 7000)  # the flag wins
+
+
+def test_shipped_file_loads_and_uses_every_documented_key(tmp_path):
+    path = tmp_path / "toros.conf.yaml"
+    path.write_text(shipped_config())
+    config = load_config(path)
+    assert config["Logging"]["File"] == "/etc/toros/logs/toros.log"
+    assert set(yaml.safe_load(shipped_config())) == set(DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"Logging": {"Log Level": "LOUD"}}, "Logging.Log Level: 'LOUD': expected one of"),
+        ({"Telescope Address": {"IP": "localhost-ish", "Port": 1}}, "Telescope Address.IP: 'localhost-ish'"),
+        ({"Dome Address": {"IP": "127.0.0.1", "Port": 70000}}, "Dome Address.Port: 70000"),
+        ({"Devices": {"Mount": {"Backend": "lx200"}}}, "Devices.Mount.Port: the lx200 backend needs"),
+        ({"Devices": {"Camera": {"Backend": "webcam"}}}, "Devices.Camera.Backend: 'webcam'"),
+        ({"Security": {"Allowed Networks": ["everyone"]}}, "Security.Allowed Networks: 'everyone'"),
+        ({"Telescop": {}}, "unknown section(s) ['Telescop']"),
+        ("- just\n- a list\n", "expected a mapping of sections"),
+        ("Logging: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_invalid_config_names_key_and_problem(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_daemon_refuses_to_start_on_a_bad_config(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"Logging": {"Log Level": "LOUD"}}))
+    run = subprocess.run([sys.executable, "-m", "torosdrivers.daemons.cli", "dome", "--config", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "Logging.Log Level" in run.stderr
+
+
+def test_configured_backends_are_built(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"Devices": {
+        "Camera": {"Backend": "alpaca", "Address": "127.0.0.1:11111"},
+        "Filter Wheel": {"Backend": "qhycfw", "Port": "socket://127.0.0.1:4031"},
+        "Mount": {"Backend": "lx200", "Port": "/dev/ttyUSB0"},
+        "Dome": {"Backend": "ddw", "Port": "socket://127.0.0.1:4032"},
+    }}))
+    devices = build_devices(load_config(path))
+    kinds = [type(d).__name__ for d in (devices.camera, devices.filter_wheel, devices.mount, devices.dome)]
+    assert kinds == ["AlpacaCamera", "QHYFilterWheel", "LX200Mount", "DDWDome"]
+    assert devices.camera.context.mount is devices.mount and devices.mount.min_altitude.value == 15.0
+
+
+def test_systemd_units(tmp_path):
+    lines = install(tmp_path, "linux", tmp_path / "bin")
+    for name in ("preprocessor", "telescope", "dome"):
+        unit = (tmp_path / "etc/systemd/system" / f"{name}.service").read_text()
+        assert f"ExecStart={tmp_path / 'bin'}/toros-{name} --config /etc/toros/toros.conf.yaml" in unit
+        assert "Restart=on-failure" in unit and "WantedBy=multi-user.target" in unit
+    assert (tmp_path / "etc/toros/toros.conf.yaml").read_text() == shipped_config()
+    assert any("systemctl start preprocessor" in line for line in lines)
+    if shutil.which("systemd-analyze"):
+        for name in ("preprocessor", "telescope", "dome"):
+            (tmp_path / "bin").mkdir(exist_ok=True)
+            script = tmp_path / "bin" / f"toros-{name}"
+            script.write_text("#!/bin/sh\n")
+            script.chmod(0o755)
+            run = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "etc/systemd/system" / f"{name}.service")],
+                                 capture_output=True, text=True)
+            assert run.returncode == 0, run.stderr
+
+
+def test_launchd_agents(tmp_path):
+    install(tmp_path, "macos", tmp_path / "bin")
+    agent = plistlib.loads((tmp_path / "Library/LaunchAgents/org.toros.preprocessor.plist").read_bytes())
+    assert agent["Label"] == "org.toros.preprocessor"
+    assert agent["ProgramArguments"] == [str(tmp_path / "bin/toros-preprocessor"), "--config", "/etc/toros/toros.conf.yaml"]
+    assert agent["RunAtLoad"] is True
+
+
+def test_uninstall_keeps_an_edited_config(tmp_path):
+    install(tmp_path, "linux", tmp_path / "bin")
+    config = tmp_path / "etc/toros/toros.conf.yaml"
+    config.write_text(config.read_text() + "\n# edited\n")
+    assert install(tmp_path, "linux", tmp_path / "bin")[0].startswith("kept the existing")
+    lines = uninstall(tmp_path, "linux")
+    assert not list((tmp_path / "etc/systemd/system").iterdir())
+    assert config.exists() and any("kept" in line for line in lines)
+    config.write_text(shipped_config())
+    uninstall(tmp_path, "linux")
+    assert not config.exists()
