@@ -30,6 +30,8 @@ _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 class _Handler(DocXMLRPCRequestHandler):
     rpc_paths = ("/", "/RPC2")
+    protocol_version = "HTTP/1.1"  # keep-alive: a client's connection serves all its calls
+    disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK stall
     server: "RPCServer"
 
     def setup(self) -> None:

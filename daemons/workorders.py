@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from astropy.coordinates import SkyCoord
 
-from torosdrivers.coords import parse_dec, parse_ra
+from torosdrivers.coords import dec_degrees, ra_degrees
 from torosdrivers.errors import InvalidValueError
 
 __all__ = [
@@ -71,7 +71,8 @@ class Order:
 @dataclass
 class Observation(Order):
     telescope: str = ""
-    target: SkyCoord | None = None
+    ra: float = 0.0  # ICRS degrees
+    dec: float = 0.0
     filter: str = ""
     exposure_time: float = 0.0
     count: int = 1
@@ -79,6 +80,11 @@ class Observation(Order):
     object_type: str = ""
     calibration_frames: bool = False
     output: str = ""
+
+    @property
+    def target(self) -> SkyCoord:
+        """The ICRS target (built when needed: a SkyCoord costs most of a validation)."""
+        return SkyCoord(ra=self.ra, dec=self.dec, unit="deg", frame="icrs")
 
 
 @dataclass
@@ -163,8 +169,8 @@ def validate_observation(wo: object, filters: list[str] | None = None) -> Observ
         if key not in wo:
             raise WorkOrderError(f"missing key {key!r}: an Observation needs RA, Dec, Filter, Exposure Time")
     try:
-        ra = parse_ra(wo["RA"], "RA")
-        dec = parse_dec(wo["Dec"], "Dec")
+        ra = ra_degrees(wo["RA"], "RA")
+        dec = dec_degrees(wo["Dec"], "Dec")
     except InvalidValueError as exc:
         raise WorkOrderError(f"{exc} (numbers are decimal degrees ICRS; strings are sexagesimal, RA in hours)") from None
     name = _text(wo, "Filter")
@@ -181,7 +187,8 @@ def validate_observation(wo: object, filters: list[str] | None = None) -> Observ
     return Observation(
         **common,
         telescope=_text(wo, "Telescope Name"),
-        target=SkyCoord(ra=ra, dec=dec, frame="icrs"),
+        ra=ra,
+        dec=dec,
         filter=name,
         exposure_time=_number(wo, "Exposure Time", 0.0, 3600.0, "seconds from 0 to 3600"),
         count=count,

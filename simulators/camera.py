@@ -64,7 +64,7 @@ class SimulatedCamera(Camera):
         seed: int = 0,
         **kwargs,
     ) -> None:
-        kwargs.setdefault("poll_interval", 0.002)
+        kwargs.setdefault("poll_interval", clock.poll_interval)
         super().__init__("Simulated CCD", "TOROS simulated 16-bit cooled CCD", **kwargs)
         self._clock = clock
         self.sensor = sensor

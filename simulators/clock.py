@@ -39,6 +39,11 @@ class SimClock:
         self._t0 = time.monotonic()
 
     @property
+    def poll_interval(self) -> float:
+        """How often a wait on a simulated device should look: 2 ms fast, up to 0.1 s in real time."""
+        return min(0.1, max(0.002, 0.1 / self.time_scale))
+
+    @property
     def instant(self) -> bool:
         """Whether motions complete at once."""
         return math.isinf(self.time_scale)

@@ -32,7 +32,7 @@ class SimulatedDome(Dome):
         park_azimuth: float = 180.0,
         **kwargs,
     ) -> None:
-        kwargs.setdefault("poll_interval", 0.005)
+        kwargs.setdefault("poll_interval", clock.poll_interval)
         super().__init__("Simulated dome", "TOROS simulated dome", **kwargs)
         self._clock = clock
         self.rate = rate

@@ -26,7 +26,7 @@ class SimulatedFilterWheel(FilterWheel):
     """
 
     def __init__(self, clock: SimClock, names: tuple[str, ...] = DEFAULT_FILTERS, *, slot_time: float = 1.0, **kwargs) -> None:
-        kwargs.setdefault("poll_interval", 0.005)
+        kwargs.setdefault("poll_interval", clock.poll_interval)
         super().__init__("Simulated filter wheel", "TOROS simulated filter wheel", **kwargs)
         if len(names) < 1 or len(set(names)) != len(names):
             raise InvalidValueError(f"names={names!r}: expected distinct filter names")

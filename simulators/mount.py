@@ -55,7 +55,7 @@ class SimulatedMount(Mount):
         seed: int = 0,
         **kwargs,
     ) -> None:
-        kwargs.setdefault("poll_interval", 0.005)
+        kwargs.setdefault("poll_interval", clock.poll_interval)
         super().__init__("Simulated mount", "TOROS simulated German equatorial mount", **kwargs)
         self._clock = clock
         self._location = site

@@ -9,6 +9,7 @@ for an observatory PC that is often offline (see `configure_iers`).
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from typing import Union
 
@@ -27,6 +28,8 @@ __all__ = [
     "configure_iers",
     "parse_ra",
     "parse_dec",
+    "ra_degrees",
+    "dec_degrees",
     "to_icrs",
     "altaz_frame",
     "to_altaz",
@@ -66,18 +69,45 @@ def configure_iers(allow_download: bool | None = None) -> None:
     iers.conf.iers_degraded_accuracy = "warn"
 
 
-def _angle(value: object, unit: u.UnitBase, field: str) -> Angle:
-    if isinstance(value, str):
-        try:
-            with warnings.catch_warnings():
-                # astropy only warns about "24:00:01" or "10:75:00"; refuse them.
-                warnings.simplefilter("error", AstropyWarning)
-                return Angle(value.strip(), unit=unit)
-        except (ValueError, u.UnitsError, AstropyWarning) as exc:
-            raise InvalidValueError(
-                f"{field}={value!r}: expected a number or a sexagesimal string in {unit}"
-            ) from exc
-    return Angle(to_value(value, u.deg, field), u.deg)
+_SEXAGESIMAL = re.compile(r"^\s*([+-]?)(\d{1,3})[:\s](\d{1,2})(?:[:\s](\d{1,2}(?:\.\d*)?))?\s*$")
+
+
+def _degrees(value: object, unit: u.UnitBase, field: str) -> float:
+    """An angle in degrees from a number (degrees), a ``Quantity`` or a string in ``unit``."""
+    if not isinstance(value, str):
+        return to_value(value, u.deg, field)
+    match = _SEXAGESIMAL.match(value)
+    if match:  # the common "12:34:56.7" / "-12 34 56" forms, without astropy's general parser
+        sign, whole, minutes, seconds = match.groups()
+        if int(minutes) < 60 and float(seconds or 0) < 60:
+            number = int(whole) + int(minutes) / 60 + float(seconds or 0) / 3600
+            number *= 15.0 if unit == u.hourangle else 1.0
+            return -number if sign == "-" else number
+    try:
+        with warnings.catch_warnings():
+            # astropy only warns about "24:00:01" or "10:75:00"; refuse them.
+            warnings.simplefilter("error", AstropyWarning)
+            return float(Angle(value.strip(), unit=unit).to_value(u.deg))
+    except (ValueError, u.UnitsError, AstropyWarning) as exc:
+        raise InvalidValueError(
+            f"{field}={value!r}: expected a number or a sexagesimal string in {unit}"
+        ) from exc
+
+
+def ra_degrees(value: object, field: str = "ra") -> float:
+    """Right ascension in degrees from degrees, a ``Quantity`` or ``"HH:MM:SS"``, checked to [0, 360)."""
+    deg = _degrees(value, u.hourangle, field)
+    if not 0.0 <= deg < 360.0:
+        raise InvalidValueError(f"{field}={value!r}: expected 0 <= RA < 360 degrees (0 to 24 hours)")
+    return deg
+
+
+def dec_degrees(value: object, field: str = "dec") -> float:
+    """Declination in degrees from degrees, a ``Quantity`` or ``"+DD:MM:SS"``, checked to [-90, 90]."""
+    deg = _degrees(value, u.deg, field)
+    if not -90.0 <= deg <= 90.0:
+        raise InvalidValueError(f"{field}={value!r}: expected -90 <= Dec <= 90 degrees")
+    return deg
 
 
 def parse_ra(value: object, field: str = "ra") -> Angle:
@@ -88,13 +118,7 @@ def parse_ra(value: object, field: str = "ra") -> Angle:
     InvalidValueError
         If the value is not an angle in [0, 360) degrees (0 to 24 hours).
     """
-    angle = _angle(value, u.hourangle, field)
-    deg = float(angle.to_value(u.deg))
-    if not 0.0 <= deg < 360.0:
-        raise InvalidValueError(
-            f"{field}={value!r}: expected 0 <= RA < 360 degrees (0 to 24 hours)"
-        )
-    return angle
+    return Angle(ra_degrees(value, field), u.deg)
 
 
 def parse_dec(value: object, field: str = "dec") -> Angle:
@@ -105,11 +129,7 @@ def parse_dec(value: object, field: str = "dec") -> Angle:
     InvalidValueError
         If the value is not an angle in [-90, 90] degrees.
     """
-    angle = _angle(value, u.deg, field)
-    deg = float(angle.to_value(u.deg))
-    if not -90.0 <= deg <= 90.0:
-        raise InvalidValueError(f"{field}={value!r}: expected -90 <= Dec <= 90 degrees")
-    return angle
+    return Angle(dec_degrees(value, field), u.deg)
 
 
 def to_icrs(target: object, field: str = "target") -> SkyCoord:
