@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from torosdrivers.config import ConfigError, load_config
 from torosdrivers.errors import DriverError
+from torosdrivers.lifecycle import wait_for_stop
 
 __all__ = ["main_telescope", "main_dome", "main_preprocessor", "setup_logging"]
 
@@ -62,12 +61,7 @@ def _serve(kind: str, argv: list[str] | None) -> int:
         return 1
     print(f"toros-{kind}: serving XML-RPC on http://{server.server_address[0]}:{server.port} "
           f"(config: {config.source})", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+    wait_for_stop()
     service.stop()
     return 0
 

@@ -29,16 +29,11 @@ from astropy.time import Time, TimeDelta
 from torosdrivers.coords import TOROS_SITE, to_altaz
 from torosdrivers.preview import stretch, write_png
 
+from .workorders import EXAMPLE_DOME, EXAMPLE_OBSERVATION
+
 __all__ = ["main"]
 
-OBSERVATION = {
-    "ID": "1", "WOType": "Observation", "Priority": 1.3, "Datetime": "2019-03-05T14:34:54.234",
-    "User": "Main Module", "Telescope Name": "CTMO", "RA": 23.1, "Dec": 13.2, "Filter": "I",
-    "Exposure Time": 30.0, "Number of Exposures": 1, "Type of job": "Research", "Type of object": "Galaxy",
-    "Calibration Frames": "Yes", "Output": "Analysis",
-}
-DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03-05T14:34:54.234", "User": "John Doe",
-        "Blink01": True}
+OBSERVATION, DOME = EXAMPLE_OBSERVATION, EXAMPLE_DOME
 
 
 def _free_port() -> int:

@@ -94,10 +94,10 @@ class TelescopeService(Service):
         if order.calibration_frames:
             biases = list(night.glob("*_bias_*.fits"))
             darks = [p for p in night.glob("*_dark*_*.fits") if f"_dark{order.exposure_time:g}s_" in p.name]
-            for i in range(CALIBRATION_COUNT - len(biases) if len(biases) < CALIBRATION_COUNT else 0):
+            for i in range(max(0, CALIBRATION_COUNT - len(biases))):
                 step(f"bias {i + 1}")
                 save(camera.expose(0.0, light=False, header=cards), "bias", i)
-            for i in range(CALIBRATION_COUNT - len(darks) if len(darks) < CALIBRATION_COUNT else 0):
+            for i in range(max(0, CALIBRATION_COUNT - len(darks))):
                 step(f"dark {i + 1} of {order.exposure_time:g} s")
                 save(camera.expose(order.exposure_time, light=False, header=cards), f"dark{order.exposure_time:g}s", i)
             if "FlatLamp" in dome.supported_actions:

@@ -25,6 +25,7 @@ __all__ = [
     "WorkOrderError", "COMMON_KEYS", "OBSERVATION_KEYS", "DOME_COMMANDS",
     "Order", "Observation", "DomeOrder", "CalibrationOrder",
     "validate_observation", "validate_dome", "validate_calibration", "DEFAULT_PRIORITY",
+    "EXAMPLE_OBSERVATION", "EXAMPLE_DOME",
 ]
 
 #: Fault codes.
@@ -35,6 +36,17 @@ FAULT_UNKNOWN_ORDER = 4  # status/cancel of an ID never received
 FAULT_SERVER = 5  # an unexpected error in the daemon
 
 DEFAULT_PRIORITY = 5.0
+
+#: The Observation work order of the TOROS documentation, verbatim.
+EXAMPLE_OBSERVATION = {
+    "ID": "1", "WOType": "Observation", "Priority": 1.3, "Datetime": "2019-03-05T14:34:54.234",
+    "User": "Main Module", "Telescope Name": "CTMO", "RA": 23.1, "Dec": 13.2, "Filter": "I",
+    "Exposure Time": 30.0, "Number of Exposures": 1, "Type of job": "Research", "Type of object": "Galaxy",
+    "Calibration Frames": "Yes", "Output": "Analysis",
+}
+#: The Dome work order of the TOROS documentation, verbatim.
+EXAMPLE_DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03-05T14:34:54.234",
+                "User": "John Doe", "Blink01": True}
 COMMON_KEYS = ("ID", "WOType", "Priority", "Datetime", "User")
 OBSERVATION_KEYS = COMMON_KEYS + (
     "Telescope Name", "RA", "Dec", "Filter", "Exposure Time", "Number of Exposures",

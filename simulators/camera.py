@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import astropy.units as u
 import numpy as np
 
 from torosdrivers.ccd.base import Camera, CameraState, Subframe
@@ -106,9 +107,7 @@ class SimulatedCamera(Camera):
         return self.sensor.spec.max_adu
 
     @property
-    def pixel_size(self):
-        import astropy.units as u
-
+    def pixel_size(self) -> u.Quantity:
         p = self.sensor.spec.pixel_um
         return (p, p) * u.um
 

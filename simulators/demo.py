@@ -9,7 +9,6 @@ light), closes up and prints what it did.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path

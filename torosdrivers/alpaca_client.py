@@ -55,7 +55,7 @@ class TimeoutSession(requests.Session):
         self.timeout = float(timeout)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs["timeout"] = kwargs.pop("timeout_override", self.timeout)
+        kwargs["timeout"] = self.timeout
         return super().request(method, url, **kwargs)
 
 

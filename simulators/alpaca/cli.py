@@ -7,13 +7,12 @@ Camera 0, filterwheel 0, telescope 0 and dome 0 on ``http://HOST:PORT``
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from astropy.time import Time
 
 from torosdrivers.alpaca_protocol import DISCOVERY_PORT
+from torosdrivers.lifecycle import wait_for_stop
 
 from ..observatory import SimulatedObservatory
 from .server import AlpacaServer
@@ -54,17 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     server = serve_observatory(obs, host=args.host, port=args.port,
                                discovery_port=args.discovery_port if args.discovery else None,
                                imagebytes=not args.no_imagebytes)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with server:
         print(f"toros-alpaca-sim: Alpaca server on http://{server.address} "
               f"(camera 0, filterwheel 0, telescope 0, dome 0)", flush=True)
         if server.discovery_address:
             print(f"toros-alpaca-sim: discovery on UDP {server.discovery_address[0]}:{server.discovery_address[1]}", flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        wait_for_stop()
     obs.disconnect()
     return 0
 

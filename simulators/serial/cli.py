@@ -8,11 +8,11 @@ and serves until interrupted.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from astropy.time import Time
+
+from torosdrivers.lifecycle import wait_for_stop
 
 from ..observatory import SimulatedObservatory
 from .ddw import DDWResponder
@@ -52,14 +52,9 @@ def main(argv: list[str] | None = None) -> int:
                                start=Time(args.start) if args.start else None)
     host, port = args.tcp or ("127.0.0.1", 0)
     server = SerialSimServer(DEVICES[args.device](obs), tcp=not args.pty, host=host, port=port)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with server:
         print(f"toros-serial-sim: {server.responder.protocol} on {server.url}", flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        wait_for_stop()
     obs.disconnect()
     return 0
 

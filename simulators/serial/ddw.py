@@ -38,16 +38,13 @@ class DDWResponder(Responder):
     terminator = b"\r"
 
     def __init__(self, dome: SimulatedDome, *, dticks: int = 720, report_interval: float = 0.05) -> None:
+        super().__init__()
         self.dome = dome
         dome.connect()
         self.dticks = dticks
         self.report_interval = report_interval
-        self._buffer = bytearray()
         self._busy: str | None = None  # "rotate", "home", "open-home", "open", "close"
         self._last_report = 0.0
-
-    def reset(self) -> None:
-        self._buffer.clear()
 
     def ginf(self) -> ddw.Ginf:
         shutter, azimuth = self.dome.slit()

@@ -40,16 +40,13 @@ class LX200Responder(Responder):
     terminator = b"#"
 
     def __init__(self, mount: SimulatedMount, *, hours_to_utc: int = 3) -> None:
+        super().__init__()
         self.mount = mount
         mount.connect()
         self.hours_to_utc = hours_to_utc
         self.high = False  # low precision after power-on
         self.target: list[float | None] = [None, None]  # JNow RA hours, Dec degrees
-        self._buffer = bytearray()
         self._jnow()  # astropy's first apparent-place transform takes a second; a controller answers at once
-
-    def reset(self) -> None:
-        self._buffer.clear()
 
     def receive(self, data: bytes) -> bytes:
         self._buffer += data

@@ -17,16 +17,13 @@ class QHYCFWResponder(Responder):
     terminator = b""
 
     def __init__(self, wheel: SimulatedFilterWheel, *, firmware: bytes = b"20141117") -> None:
+        super().__init__()
         self.wheel = wheel
         wheel.connect()
         if len(wheel.names) > 10:
             raise ValueError("the QHY serial protocol addresses at most 10 slots")
         self.firmware = firmware[:8].ljust(8, b"0")
-        self._buffer = bytearray()
         self._arriving: int | None = None
-
-    def reset(self) -> None:
-        self._buffer.clear()
 
     def receive(self, data: bytes) -> bytes:
         self._buffer += data

@@ -24,12 +24,19 @@ log = logging.getLogger(__name__)
 
 
 class Responder(abc.ABC):
-    """A device's side of a serial protocol, over a simulated device."""
+    """A device's side of a serial protocol, over a simulated device.
+
+    Bytes arrive in any split; a responder keeps them in ``_buffer`` until a
+    whole command is there.
+    """
 
     #: Human name, e.g. "LX200".
     protocol = ""
     #: Terminator of the protocol's replies, stripped by ``Faults.no_terminator``.
     terminator = b"#"
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
 
     @abc.abstractmethod
     def receive(self, data: bytes) -> bytes:
@@ -41,6 +48,7 @@ class Responder(abc.ABC):
 
     def reset(self) -> None:
         """Forget a half-received command (the line was dropped)."""
+        self._buffer.clear()
 
 
 @dataclass

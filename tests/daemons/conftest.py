@@ -15,17 +15,9 @@ from torosdrivers.coords import TOROS_SITE, to_altaz
 from torosdrivers.daemons.dome import DomeService
 from torosdrivers.daemons.preprocessor import PreprocessorService
 from torosdrivers.daemons.telescope import TelescopeService
+from torosdrivers.daemons.workorders import EXAMPLE_DOME, EXAMPLE_OBSERVATION
 
-#: The Observation work order of the TOROS documentation, verbatim.
-DOC_OBSERVATION = {
-    "ID": "1", "WOType": "Observation", "Priority": 1.3, "Datetime": "2019-03-05T14:34:54.234",
-    "User": "Main Module", "Telescope Name": "CTMO", "RA": 23.1, "Dec": 13.2, "Filter": "I",
-    "Exposure Time": 30.0, "Number of Exposures": 1, "Type of job": "Research", "Type of object": "Galaxy",
-    "Calibration Frames": "Yes", "Output": "Analysis",
-}
-#: The Dome work order of the TOROS documentation, verbatim.
-DOC_DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03-05T14:34:54.234", "User": "John Doe",
-            "Blink01": True}
+DOC_OBSERVATION, DOC_DOME = EXAMPLE_OBSERVATION, EXAMPLE_DOME  # the documentation's, verbatim
 
 
 def transit_of(ra: float, dec: float) -> Time:

@@ -12,7 +12,7 @@ import time
 import astropy.units as u
 import pytest
 
-from tests.rigs import small_observatory, wait_for
+from tests.rigs import small_observatory
 from torosdrivers.ccd.qhycfw import QHYFilterWheel
 from torosdrivers.coords import from_altaz
 from torosdrivers.dome.ddw import DDWDome
