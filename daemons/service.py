@@ -21,7 +21,7 @@ from torosdrivers.errors import DriverError
 
 from .journal import Journal
 from .rpc import RPCServer
-from .workorders import FAULT_UNKNOWN_ORDER, Order, WorkOrderError
+from .workorders import FAULT_DEVICE, FAULT_UNKNOWN_ORDER, Order, WorkOrderError
 
 __all__ = ["Service", "OrderCancelled"]
 
@@ -76,6 +76,9 @@ class Service(abc.ABC):
         except WorkOrderError as exc:
             self.log.info("refused a work order: %s", exc)
             raise Fault(exc.code, str(exc)) from None
+        except DriverError as exc:  # a device the check consults (the filter wheel's names) failed
+            self.log.error("cannot check a work order: %s", exc)
+            raise Fault(FAULT_DEVICE, f"device fault while checking the work order: {exc}") from None
         row, created = self.journal.accept(order.id, order.wotype, order.priority, order.raw)
         if created:
             self.log.info("accepted %s %s (priority %g)", order.wotype, order.id, order.priority)

@@ -54,3 +54,20 @@ def test_a_device_fault_fails_the_order_and_closes_the_dome(stack):
     assert stack.telescope.devices.dome.shutter == ShutterState.CLOSED  # left safe
     telescope.front_desk({**DOC_OBSERVATION, "ID": "after", "Calibration Frames": "No"})
     assert wait_state(telescope, "after")["State"] == "done"  # and the daemon serves on
+
+
+def test_a_device_fault_while_checking_an_order_is_a_device_fault(stack):
+    import xmlrpc.client
+
+    import pytest
+
+    from torosdrivers.daemons.workorders import FAULT_DEVICE
+
+    stack.telescope.devices.filter_wheel.disconnect()
+    try:
+        with pytest.raises(xmlrpc.client.Fault) as fault:
+            stack.proxy(stack.telescope).front_desk(DOC_OBSERVATION)
+        assert fault.value.faultCode == FAULT_DEVICE and "not connected" in fault.value.faultString
+    finally:
+        stack.telescope.devices.filter_wheel.connect()
+    assert stack.proxy(stack.telescope).front_desk(DOC_OBSERVATION)["ID"] == "1"  # and it serves on
