@@ -8,8 +8,9 @@ arrival. The wheel stores no names: give them with ``names``.
 
 from __future__ import annotations
 
-from ..errors import CommunicationError, DriverError, InvalidValueError
-from ..serialio import Reader, SerialLink
+from ..errors import CommunicationError, InvalidValueError
+from ..serialio import Reader
+from ..serialio.device import SerialDeviceMixin
 from ..serialio import qhycfw
 from .filterwheel import FilterWheel
 
@@ -22,7 +23,7 @@ def _digit(reader: Reader) -> int:
     return int(reader.byte(qhycfw.DIGITS))
 
 
-class QHYFilterWheel(FilterWheel):
+class QHYFilterWheel(SerialDeviceMixin, FilterWheel):
     """A QHY CFW2/CFW3 wheel.
 
     Parameters
@@ -47,38 +48,28 @@ class QHYFilterWheel(FilterWheel):
         poll_interval: float = 0.1,
         retries: int = 2,
     ) -> None:
-        name = f"QHY CFW on {port}"
+        name = self._init_serial("QHY CFW", port, baudrate=baudrate, timeout=timeout, retries=retries)
         super().__init__(name, timeout=60.0, poll_interval=poll_interval)
-        self._link = SerialLink(port, name=name, baudrate=baudrate, timeout=timeout, retries=retries)
         self._wanted_names = list(names) if names is not None else None
         self._filter_names: list[str] = []
         self.firmware = ""
         self._slot = 0
         self._moving_to: int | None = None
 
-    def _connect(self) -> None:
+    def _on_connect(self) -> None:
         """``VRS``, ``MXP``, ``NOW``."""
         link = self._link
-        link.open()
-        try:
-            self.firmware = link.transact(qhycfw.VERSION, lambda r: r.exact(8).decode("latin-1"), idempotent=True)
-            count = qhycfw.slots_from_mxp(link.transact(qhycfw.MAX_POSITION, lambda r: r.byte(qhycfw.DIGITS + b"F"),
-                                                        idempotent=True))
-            if count > 10:
-                raise CommunicationError(f"{self.name}: {count} slots; the serial protocol addresses 10")
-            self._slot = link.transact(qhycfw.CURRENT, _digit, idempotent=True)
-        except DriverError:
-            link.close()
-            raise
+        self.firmware = link.transact(qhycfw.VERSION, lambda r: r.exact(8).decode("latin-1"), idempotent=True)
+        count = qhycfw.slots_from_mxp(link.transact(qhycfw.MAX_POSITION, lambda r: r.byte(qhycfw.DIGITS + b"F"),
+                                                    idempotent=True))
+        if count > 10:
+            raise CommunicationError(f"{self.name}: {count} slots; the serial protocol addresses 10")
+        self._slot = link.transact(qhycfw.CURRENT, _digit, idempotent=True)
         names = self._wanted_names or [*DEFAULT_NAMES, *(f"Slot {i + 1}" for i in range(len(DEFAULT_NAMES), count))]
         if self._wanted_names is not None and len(names) != count:
-            link.close()
             raise InvalidValueError(f"names={names!r}: the wheel has {count} slots, expected {count} names")
         self._filter_names = list(names[:count])
         self._moving_to = None
-
-    def _disconnect(self) -> None:
-        self._link.close()
 
     def _names(self) -> list[str]:
         return self._filter_names

@@ -14,7 +14,8 @@ import threading
 import time
 
 from ..errors import DriverError, InvalidOperationError
-from ..serialio import Reader, SerialLink
+from ..serialio import Reader
+from ..serialio.device import SerialDeviceMixin
 from ..serialio import ddw
 from .base import Dome, ShutterState
 
@@ -33,7 +34,7 @@ def _ginf(reader: Reader) -> ddw.Ginf:
             return ddw.Ginf.parse(token)
 
 
-class DDWDome(Dome):
+class DDWDome(SerialDeviceMixin, Dome):
     """A DDW-controlled dome.
 
     Parameters
@@ -62,9 +63,8 @@ class DDWDome(Dome):
         poll_interval: float = 0.2,
         retries: int = 2,
     ) -> None:
-        name = f"DDW on {port}"
+        name = self._init_serial("DDW", port, baudrate=baudrate, timeout=timeout, retries=retries)
         super().__init__(name, timeout=300.0, poll_interval=poll_interval)
-        self._link = SerialLink(port, name=name, baudrate=baudrate, timeout=timeout, retries=retries)
         self.park_azimuth = float(park_azimuth)
         self.keepalive = float(keepalive)
         self._info: ddw.Ginf | None = None
@@ -78,14 +78,9 @@ class DDWDome(Dome):
         self._keeper: threading.Thread | None = None
 
     # -- connection -------------------------------------------------------------------
-    def _connect(self) -> None:
-        """Open the port and read ``GINF``; start the keepalive thread."""
-        self._link.open()
-        try:
-            self._refresh()
-        except DriverError:
-            self._link.close()
-            raise
+    def _on_connect(self) -> None:
+        """Read ``GINF``; start the keepalive thread."""
+        self._refresh()
         self._stop.clear()
         self._keeper = threading.Thread(target=self._keep_alive, name=f"ddw-keepalive-{self._link.url}", daemon=True)
         self._keeper.start()
@@ -94,7 +89,7 @@ class DDWDome(Dome):
         self._stop.set()
         if self._keeper is not None:
             self._keeper.join(timeout=5)
-        self._link.close()
+        super()._disconnect()
 
     def _keep_alive(self) -> None:
         while not self._stop.wait(min(self.keepalive / 4, 5.0)):

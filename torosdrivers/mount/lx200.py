@@ -17,8 +17,9 @@ from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time, TimeDelta
 
 from ..coords import epoch_to_icrs, icrs_to_epoch
-from ..errors import DriverError, InvalidOperationError, InvalidValueError, UnsupportedError
-from ..serialio import GarbledReply, Reader, SerialLink
+from ..errors import InvalidOperationError, InvalidValueError, UnsupportedError
+from ..serialio import GarbledReply, Reader
+from ..serialio.device import SerialDeviceMixin
 from ..serialio import lx200 as fmt
 from .base import Mount
 
@@ -43,7 +44,7 @@ def _slew_reply(reader: Reader) -> str:
     return first.decode() + reader.until(b"#")[:-1].decode("latin-1").strip()
 
 
-class LX200Mount(Mount):
+class LX200Mount(SerialDeviceMixin, Mount):
     """An LX200-protocol mount (Meade LX200/Autostar, OnStep and compatibles).
 
     Parameters
@@ -71,9 +72,8 @@ class LX200Mount(Mount):
         poll_interval: float = 0.2,
         retries: int = 2,
     ) -> None:
-        name = f"LX200 on {port}"
+        name = self._init_serial("LX200", port, baudrate=baudrate, timeout=timeout, retries=retries)
         super().__init__(name, min_altitude=min_altitude, timeout=300.0, poll_interval=poll_interval)
-        self._link = SerialLink(port, name=name, baudrate=baudrate, timeout=timeout, retries=retries)
         self.elevation = float(elevation)
         self.product = ""
         self.alignment = ""
@@ -85,28 +85,18 @@ class LX200Mount(Mount):
         self._parked_cache = False
 
     # -- connection ------------------------------------------------------------------
-    def _connect(self) -> None:
+    def _on_connect(self) -> None:
         """ACK, ``:GVP#``, precision (``:GR#``, ``:U#``), site and clock."""
-        self._link.open()
-        try:
-            self.alignment = self._link.transact(
-                fmt.ACK, lambda r: r.byte(b"PAGL").decode(), idempotent=True, label="ACK"
-            )
-            self.product = self._text(":GVP#")
-            self._onstep = "step" in self.product.lower()
-            self._ensure_high_precision()
-            lat = self._query(":Gt#", fmt.parse_signed_dm)
-            west = self._query(":Gg#", fmt.parse_signed_dm)
-            self._location = EarthLocation.from_geodetic(lon=-west * u.deg, lat=lat * u.deg, height=self.elevation * u.m)
-            self._offset = self._read_clock() - Time.now()
-            if abs(self._offset.sec) > 60:
-                log.warning("%s: the mount's clock is %.0f s off the PC's; using the mount's", self.name, self._offset.sec)
-        except DriverError:
-            self._link.close()
-            raise
-
-    def _disconnect(self) -> None:
-        self._link.close()
+        self.alignment = self._link.transact(fmt.ACK, lambda r: r.byte(b"PAGL").decode(), idempotent=True, label="ACK")
+        self.product = self._text(":GVP#")
+        self._onstep = "step" in self.product.lower()
+        self._ensure_high_precision()
+        lat = self._query(":Gt#", fmt.parse_signed_dm)
+        west = self._query(":Gg#", fmt.parse_signed_dm)
+        self._location = EarthLocation.from_geodetic(lon=-west * u.deg, lat=lat * u.deg, height=self.elevation * u.m)
+        self._offset = self._read_clock() - Time.now()
+        if abs(self._offset.sec) > 60:
+            log.warning("%s: the mount's clock is %.0f s off the PC's; using the mount's", self.name, self._offset.sec)
 
     def _ensure_high_precision(self) -> None:
         """``:GR#``; in low precision (``HH:MM.T``) toggle with ``:U#`` and check again."""

@@ -129,21 +129,16 @@ def read_info(path: str | os.PathLike) -> FrameInfo:
     )
 
 
-def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = None,
-              raw: np.ndarray | None = None) -> np.ndarray:
+def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
     """Rows ``start:stop`` as float32 physical values (BSCALE, BZERO applied).
 
     The raw rows are read with ``readinto`` (no memory map: its page faults
     cost more than the copy) and converted into ``out`` in one pass. Callers
-    that read many blocks pass ``out`` and ``raw`` buffers to reuse, since
-    fresh memory is slow to touch for the first time.
+    that read many blocks pass an ``out`` buffer to reuse, since fresh memory
+    is slow to touch for the first time.
     """
     shape = (stop - start, info.width)
-    dtype = np.dtype(_BITPIX[info.bitpix])
-    if raw is None or raw.dtype != dtype or raw.size < shape[0] * shape[1]:
-        raw = np.empty(shape, dtype)
-    else:
-        raw = raw.reshape(-1)[: shape[0] * shape[1]].reshape(shape)
+    raw = np.empty(shape, _BITPIX[info.bitpix])
     with open(info.path, "rb") as stream:
         stream.seek(info.data_offset + start * info.width * raw.itemsize)
         if stream.readinto(memoryview(raw).cast("B")) != raw.nbytes:
