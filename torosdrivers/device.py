@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import logging
 import threading
 import time
 from typing import Callable
@@ -10,6 +11,7 @@ from typing import Callable
 from astropy.time import Time
 
 from .errors import (
+    DeviceBusyError,
     DeviceTimeoutError,
     DriverError,
     NotConnectedError,
@@ -17,6 +19,8 @@ from .errors import (
 )
 
 __all__ = ["Device"]
+
+log = logging.getLogger(__name__)
 
 
 class Device(abc.ABC):
@@ -154,14 +158,31 @@ class Device(abc.ABC):
 
         The pattern of every motion: check the connection, clear an old
         abort, start the move, and (with ``wait``) poll ``done`` outside the
-        lock (see `_wait_until`).
+        lock (see `_wait_until`). A blocking call that finds the device busy
+        with another client's move (`DeviceBusyError`, from a device server
+        or a controller) waits its turn within the same bound; a
+        non-blocking one raises at once.
         """
-        with self._lock:
-            self._require_connected()
-            self._begin_operation()
-            start()
+        limit = self.timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + limit
+        waited = False
+        while True:
+            try:
+                with self._lock:
+                    self._require_connected()
+                    self._begin_operation()
+                    start()
+                break
+            except DeviceBusyError as exc:
+                if not wait or time.monotonic() + self.poll_interval > deadline:
+                    raise
+                log.info("%s: %s; waiting to start %s", self._name, exc, what)
+                waited = True
+                if self._cancel.wait(max(self.poll_interval, 0.05)):
+                    raise OperationCancelledError(f"{self._name}: {what} was aborted while waiting its turn") from exc
         if wait:
-            self._wait_until(done, what=what, timeout=timeout, failed=failed)
+            left = max(deadline - time.monotonic(), 0.0) if waited else timeout
+            self._wait_until(done, what=what, timeout=left, failed=failed)
 
     def _wait_until(
         self,

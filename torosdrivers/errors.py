@@ -16,6 +16,7 @@ __all__ = [
     "ValueNotSetError",
     "NotConnectedError",
     "InvalidOperationError",
+    "DeviceBusyError",
     "ParkedError",
     "SlavedError",
     "ActionNotSupportedError",
@@ -81,6 +82,16 @@ class InvalidOperationError(DriverError):
     ascom_code = 0x40B
 
 
+class DeviceBusyError(InvalidOperationError):
+    """The device is owned or moved by someone else: a port held by another
+    process, or a move started by another client that is still running. The
+    message names the holder. A driver-specific number of its own, so it
+    survives a trip through an Alpaca server; a blocking move that meets it
+    waits its turn (`Device._start_then_wait`)."""
+
+    ascom_code = 0x503
+
+
 class ParkedError(InvalidOperationError):
     """The call is not valid while the device is parked."""
 
@@ -125,6 +136,7 @@ _BY_CODE: dict[int, type[DriverError]] = {
         ValueNotSetError,
         NotConnectedError,
         InvalidOperationError,
+        DeviceBusyError,
         ParkedError,
         SlavedError,
         ActionNotSupportedError,

@@ -3,11 +3,13 @@
 One command at a time, as on the controller: while a command runs, its
 progress streams out (``L``/``R``, ``P<ticks>\\r``, ``O``/``C``, ``S``) and a
 GINF packet ends it; two characters received meanwhile abort it. ``GOPN``
-first takes the dome home, as the DDW does.
+first takes the dome home, as the DDW does. An idle controller ignores
+anything that is not a command and finds the next one in what follows.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from torosdrivers.dome.base import ShutterState
@@ -18,6 +20,7 @@ from .transport import Responder
 
 __all__ = ["DDWResponder"]
 
+_COMMAND = re.compile(rb"GINF|GOPN|GCLS|GHOM|G[0-9]{3}")
 _SHUTTER_CODE = {ShutterState.CLOSED: 1, ShutterState.OPEN: 2}
 
 
@@ -64,14 +67,25 @@ class DDWResponder(Responder):
             if self._busy is not None:
                 if len(self._buffer) < 2:
                     break
-                self._buffer.clear()  # any two characters abort a running command
+                del self._buffer[:2]  # any two characters abort a running command
                 self.dome.abort()
                 self._busy = None
                 out += self.ginf().encode()
                 continue
+            # Idle: as the controller does, skip to the next G and take four
+            # characters only if they are a command, so noise (or an abort
+            # that reached an idle controller) never shifts the framing.
+            start = self._buffer.find(b"G")
+            if start < 0:
+                self._buffer.clear()
+                break
+            del self._buffer[:start]
             if len(self._buffer) < 4:
                 break
             command = bytes(self._buffer[:4])
+            if not _COMMAND.fullmatch(command):
+                del self._buffer[:1]
+                continue
             del self._buffer[:4]
             out += self.command(command)
         return bytes(out)

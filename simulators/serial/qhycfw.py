@@ -1,4 +1,9 @@
-"""The QHY CFW serial protocol spoken by a simulated filter wheel."""
+"""The QHY CFW serial protocol spoken by a simulated filter wheel.
+
+Like a CFW3, it greets a client that opens the port with its current slot
+(one digit) before anything is asked; stock clients (INDI's ``qhycfw3``)
+wait for that byte before they send ``VRS``.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,10 @@ class QHYCFWResponder(Responder):
     protocol = "QHYCFW"
     terminator = b""
 
-    def __init__(self, wheel: SimulatedFilterWheel, *, firmware: bytes = b"20141117") -> None:
+    def __init__(self, wheel: SimulatedFilterWheel, *, firmware: bytes = b"20141117",
+                 greeting_delay: float = 0.1) -> None:
         super().__init__()
+        self.greeting_delay = greeting_delay
         self.wheel = wheel
         wheel.connect()
         if len(wheel.names) > 10:
@@ -51,6 +58,10 @@ class QHYCFWResponder(Responder):
                 slot = self.wheel.position
                 out += str(slot if slot is not None else self._arriving or 0).encode()
         return bytes(out)
+
+    def greeting(self) -> bytes:
+        slot = self.wheel.position
+        return str(slot if slot is not None else 0).encode()
 
     def tick(self) -> bytes:
         if self._arriving is not None and self.wheel.position == self._arriving:

@@ -1,7 +1,8 @@
 """Serve a protocol responder on a loopback TCP socket or a pseudo-terminal.
 
 The backends open the other end exactly as they open hardware: by path
-(a pty) or as ``socket://127.0.0.1:PORT``. `Faults` misbehave on purpose for
+(a pty) or as ``socket://127.0.0.1:PORT``. A responder's `greeting` is
+sent when a client connects (TCP) or opens the pty. `Faults` misbehave on purpose for
 the fault tests: replies split across reads, noise before a reply, no reply,
 a reply without its terminator, a dropped connection.
 """
@@ -44,6 +45,13 @@ class Responder(abc.ABC):
 
     def tick(self) -> bytes:
         """Bytes the device sends on its own (progress, late replies); called often."""
+        return b""
+
+    #: Seconds between a client's open and the greeting (a device starting up).
+    greeting_delay = 0.0
+
+    def greeting(self) -> bytes:
+        """Bytes the device sends when a client opens the port (a QHY CFW3 sends its slot)."""
         return b""
 
     def reset(self) -> None:
@@ -92,8 +100,10 @@ class SerialSimServer:
         else:
             self._master, slave = os.openpty()
             tty.setraw(slave)  # no echo, no line discipline: the bytes go through as they are
-            self._slave = slave
             self.url = os.ttyname(slave)
+            # Closed at once: the master then reports a hang-up until a client
+            # opens the pty, which is how the simulator sees a port being opened.
+            os.close(slave)
         self._thread = threading.Thread(target=self._run, name=f"serial-sim-{responder.protocol}", daemon=True)
 
     # -- life cycle ------------------------------------------------------------------
@@ -109,7 +119,6 @@ class SerialSimServer:
             self._listener.close()
         else:
             os.close(self._master)
-            os.close(self._slave)
 
     def __enter__(self) -> "SerialSimServer":
         return self.start()
@@ -152,8 +161,12 @@ class SerialSimServer:
             self._client = client
         self.connections += 1
         self.responder.reset()
+        greet_at = time.monotonic() + self.responder.greeting_delay
         try:
             while not self._stop.is_set():
+                if greet_at is not None and time.monotonic() >= greet_at:
+                    greet_at = None
+                    self._answer(client.sendall, self.responder.greeting(), faulty=False)
                 with self._client_lock:
                     if self._client is not client:
                         return
@@ -174,9 +187,28 @@ class SerialSimServer:
         def write(data: bytes) -> None:
             os.write(fd, data)
 
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        connected = False
+        greet_at: float | None = None
         while not self._stop.is_set():
-            ready, _, _ = select.select([fd], [], [], 0.01)
-            if ready:
+            events = poller.poll(10)
+            revents = events[0][1] if events else 0
+            if revents & select.POLLHUP and not revents & select.POLLIN:
+                if connected:  # the client closed the port
+                    connected = False
+                    self.responder.reset()
+                time.sleep(0.01)
+                continue
+            if not connected:  # a client has just opened the port
+                connected = True
+                self.connections += 1
+                self.responder.reset()
+                greet_at = time.monotonic() + self.responder.greeting_delay
+            if greet_at is not None and time.monotonic() >= greet_at:
+                greet_at = None
+                self._answer(write, self.responder.greeting(), faulty=False)
+            if revents & select.POLLIN:
                 self._answer(write, self.responder.receive(os.read(fd, 4096)))
             self._answer(write, self.responder.tick(), faulty=False)
 

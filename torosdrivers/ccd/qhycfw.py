@@ -8,7 +8,9 @@ arrival. The wheel stores no names: give them with ``names``.
 
 from __future__ import annotations
 
-from ..errors import CommunicationError, InvalidValueError
+import logging
+
+from ..errors import CommunicationError, DeviceTimeoutError, InvalidValueError
 from ..serialio import Reader
 from ..serialio.device import SerialDeviceMixin
 from ..serialio import qhycfw
@@ -17,6 +19,8 @@ from .filterwheel import FilterWheel
 __all__ = ["QHYFilterWheel", "DEFAULT_NAMES"]
 
 DEFAULT_NAMES = ("U", "B", "V", "R", "I", "Clear")
+
+log = logging.getLogger(__name__)
 
 
 def _digit(reader: Reader) -> int:
@@ -36,6 +40,10 @@ class QHYFilterWheel(SerialDeviceMixin, FilterWheel):
     baudrate, timeout
         Line settings; ``timeout`` bounds each reply (a move is bounded by
         the wait's own timeout).
+    greeting_timeout
+        Seconds to wait, after opening the port, for the slot digit a CFW3
+        sends when it starts. A wheel behind a port server that keeps the
+        line open (no reset) sends none; the handshake then goes on.
     """
 
     def __init__(
@@ -47,7 +55,9 @@ class QHYFilterWheel(SerialDeviceMixin, FilterWheel):
         timeout: float = 2.0,
         poll_interval: float = 0.1,
         retries: int = 2,
+        greeting_timeout: float = 5.0,
     ) -> None:
+        self.greeting_timeout = float(greeting_timeout)
         name = self._init_serial("QHY CFW", port, baudrate=baudrate, timeout=timeout, retries=retries)
         super().__init__(name, timeout=60.0, poll_interval=poll_interval)
         self._wanted_names = list(names) if names is not None else None
@@ -57,8 +67,14 @@ class QHYFilterWheel(SerialDeviceMixin, FilterWheel):
         self._moving_to: int | None = None
 
     def _on_connect(self) -> None:
-        """``VRS``, ``MXP``, ``NOW``."""
+        """The greeting, then ``VRS``, ``MXP``, ``NOW``."""
         link = self._link
+        try:
+            greeting = link.wait_reply(_digit, label="the greeting", timeout=self.greeting_timeout)
+            log.debug("%s: greeted with slot %d", self.name, greeting)
+        except DeviceTimeoutError:
+            log.info("%s: no greeting within %g s (a wheel already running); asking", self.name,
+                     self.greeting_timeout)
         self.firmware = link.transact(qhycfw.VERSION, lambda r: r.exact(8).decode("latin-1"), idempotent=True)
         count = qhycfw.slots_from_mxp(link.transact(qhycfw.MAX_POSITION, lambda r: r.byte(qhycfw.DIGITS + b"F"),
                                                     idempotent=True))

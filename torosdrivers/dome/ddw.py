@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from ..errors import DriverError, InvalidOperationError
+from ..errors import DeviceBusyError, DeviceTimeoutError, DriverError
 from ..serialio import Reader
 from ..serialio.device import SerialDeviceMixin
 from ..serialio import ddw
@@ -141,7 +141,7 @@ class DDWDome(SerialDeviceMixin, Dome):
 
     def _send(self, command: bytes, busy: str) -> None:
         if self._busy is not None:
-            raise InvalidOperationError(f"{self.name}: the controller is busy ({self._busy}); abort() first")
+            raise DeviceBusyError(f"{self.name}: the controller is busy ({self._busy}); abort() first")
         self._link.transact(command, label=command.decode())
         self._busy = busy
         self._stream.clear()
@@ -161,13 +161,26 @@ class DDWDome(SerialDeviceMixin, Dome):
         self._send(ddw.goto(azimuth), "rotate")
 
     def _abort(self) -> None:
-        """Two non-command characters; the controller answers with GINF."""
+        """Two non-command characters; the controller answers with GINF.
+
+        Only a running command is aborted: an idle controller ignores the two
+        characters and sends nothing, so the stream is read first, and a
+        command that ended just before the abort arrived is found by asking
+        ``GINF``. The busy state is cleared only by the packet that confirms
+        the stop; after a failed abort the dome still reports the move it
+        knows is under way.
+        """
+        self._pump()
         if self._busy is None:
             return
+        try:
+            info = self._link.transact(ddw.ABORT, _ginf, label="abort")
+        except DeviceTimeoutError:
+            log.info("%s: no packet after the abort; asking GINF", self.name)
+            info = self._link.transact(b"GINF", _ginf, idempotent=True, label="GINF after an abort")
         self._stream.clear()
-        self._busy = None
         self._parking = False
-        self._take(self._link.transact(ddw.ABORT, _ginf, label="abort"))
+        self._take(info)
 
     def _find_home(self) -> None:
         """``GHOM``."""

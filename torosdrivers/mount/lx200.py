@@ -17,7 +17,7 @@ from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time, TimeDelta
 
 from ..coords import epoch_to_icrs, icrs_to_epoch
-from ..errors import InvalidOperationError, InvalidValueError, UnsupportedError
+from ..errors import InvalidOperationError, InvalidValueError, ParkedError, UnsupportedError
 from ..serialio import GarbledReply, Reader
 from ..serialio.device import SerialDeviceMixin
 from ..serialio import lx200 as fmt
@@ -36,12 +36,14 @@ def _one_or_zero(reader: Reader) -> bool:
     return reader.byte(b"01") == b"1"
 
 
-def _slew_reply(reader: Reader) -> str:
-    """``:MS#``: ``0`` alone, or a digit then a ``#``-terminated message."""
-    first = reader.byte(b"0123456789")
-    if first == b"0":
-        return "0"
-    return first.decode() + reader.until(b"#")[:-1].decode("latin-1").strip()
+def _slew_reply(onstep: bool):
+    """``:MS#``: ``0`` alone; else OnStep's bare digit, or Meade's digit and a ``#``-terminated message."""
+    def frame(reader: Reader) -> str:
+        first = reader.byte(b"0123456789")
+        if first == b"0" or onstep:
+            return first.decode()
+        return first.decode() + reader.until(b"#")[:-1].decode("latin-1").strip()
+    return frame
 
 
 class LX200Mount(SerialDeviceMixin, Mount):
@@ -172,18 +174,29 @@ class LX200Mount(SerialDeviceMixin, Mount):
         return len(bars) > 0
 
     def _slew_to(self, target: SkyCoord) -> None:
-        """Target, then ``:MS#``: ``0`` slewing; ``1<msg>#`` below horizon; ``2<msg>#`` above the limit."""
+        """Target, then ``:MS#``: ``0`` slewing, else a refusal in the mount's dialect.
+
+        Meade answers ``1<msg>#`` (below the horizon) or ``2<msg>#`` (below
+        the higher altitude limit); OnStep a bare digit (`ONSTEP_SLEW_ERRORS`).
+        """
         self._set_target(target)
-        reply = self._link.transact(b":MS#", _slew_reply, label=":MS#")
+        reply = self._link.transact(b":MS#", _slew_reply(self._onstep), label=":MS#")
         if reply == "0":
             self._parked_cache = False
             return
-        code, message = reply[0], reply[1:] or "no reason given"
+        code, message = reply[0], reply[1:]
+        if self._onstep:
+            reason = fmt.ONSTEP_SLEW_ERRORS.get(code, f"error {code}")
+            cls = {"1": InvalidValueError, "2": InvalidValueError, "4": ParkedError}.get(code, InvalidOperationError)
+            raise cls(f"{self.name}: the mount refused the slew: {reason} (:MS# answered {code})")
         if code == "1":
-            raise InvalidValueError(f"{self.name}: the mount refused the slew: below the horizon limit ({message})")
+            raise InvalidValueError(f"{self.name}: the mount refused the slew: {message or 'below the horizon'} "
+                                    f"(:MS# answered 1)")
         if code == "2":
-            raise InvalidValueError(f"{self.name}: the mount refused the slew: above the higher limit ({message})")
-        raise InvalidOperationError(f"{self.name}: the mount refused the slew (:MS# error {code}: {message})")
+            raise InvalidValueError(f"{self.name}: the mount refused the slew: {message or 'below the higher limit'} "
+                                    f"(:MS# answered 2)")
+        raise InvalidOperationError(f"{self.name}: the mount refused the slew (:MS# error {code}: "
+                                    f"{message or 'no reason given'})")
 
     def _abort(self) -> None:
         """``:Q#`` (no reply)."""

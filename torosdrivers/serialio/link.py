@@ -4,7 +4,10 @@ Framing (terminators, replies without terminators, late replies), bounded
 reads, flushing stale input before a command, retrying idempotent queries, and
 reopening a port that disappeared all live here; the protocol modules only say
 what to send and how a reply is framed and checked. Ports are pyserial URLs:
-``/dev/ttyUSB0``, a pty path, ``socket://127.0.0.1:PORT``, ``loop://``.
+``/dev/ttyUSB0``, a pty path, ``socket://127.0.0.1:PORT``,
+``rfc2217://host:port``, ``loop://``; `Port` reads them all alike, and
+`PortLock` gives each port one owner. Every byte each way goes to the wire
+trace (`torosdrivers.wire`, DEBUG, off by default).
 
 Every failure is a `torosdrivers.errors` class whose message names the device,
 the port, the command and what came back, e.g. ``LX200 on /dev/ttyUSB0: no
@@ -21,10 +24,14 @@ from typing import Callable, TypeVar
 import serial
 
 from ..errors import CommunicationError, DeviceTimeoutError
+from ..wire import wire_logger
+from .lock import PortLock
+from .port import Port, PortLost
 
 __all__ = ["SerialLink", "Reader", "GarbledReply"]
 
 log = logging.getLogger(__name__)
+wire = wire_logger("serial")
 
 T = TypeVar("T")
 
@@ -33,15 +40,13 @@ class GarbledReply(Exception):
     """Raised by a reply parser for bytes that are not a valid reply."""
 
 
-class _PortLost(Exception):
-    """The port failed under us (unplugged, connection closed)."""
-
-
 class Reader:
     """Bounded reads for one reply; given to a protocol's framing function.
 
-    All reads share the reply's deadline. A read that runs out of time raises
-    `DeviceTimeoutError` naming the command and what had arrived.
+    All reads share the reply's deadline and take bytes from the link's
+    receive buffer, which each wait fills with everything that has arrived.
+    A read that runs out of time raises `DeviceTimeoutError` naming the
+    command and what had arrived.
     """
 
     def __init__(self, link: "SerialLink", command: str, deadline: float) -> None:
@@ -50,16 +55,15 @@ class Reader:
         self._deadline = deadline
         self.received = bytearray()
 
-    def _read(self, size: int) -> bytes:
-        port = self._link._port
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            self._timeout()
-        try:
-            port.timeout = min(remaining, 0.5)
-            data = port.read(size)
-        except (serial.SerialException, OSError) as exc:
-            raise _PortLost(str(exc)) from exc
+    def _take(self, size: int) -> bytes:
+        """Up to ``size`` buffered bytes, waiting (within the deadline) only when none are buffered."""
+        link = self._link
+        if not link._rx:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0 or not link._wait_input(remaining):
+                self._timeout()
+        data = bytes(link._rx[:size])
+        del link._rx[:size]
         self.received += data
         return data
 
@@ -74,32 +78,37 @@ class Reader:
     def byte(self, allowed: bytes | None = None) -> bytes:
         """One byte; with ``allowed``, bytes not in it (line noise) are skipped."""
         while True:
-            data = self._read(1)
-            if data and (allowed is None or data in allowed):
+            data = self._take(1)
+            if allowed is None or data in allowed:
                 return data
 
     def exact(self, size: int) -> bytes:
         """Exactly ``size`` bytes."""
         out = bytearray()
         while len(out) < size:
-            out += self._read(size - len(out))
+            out += self._take(size - len(out))
         return bytes(out)
 
     def until(self, terminator: bytes) -> bytes:
         """Bytes up to and including ``terminator``."""
         out = bytearray()
         while not out.endswith(terminator):
-            out += self._read(1)
+            link = self._link
+            if link._rx:
+                end = link._rx.find(terminator[-1:])
+                size = end + 1 if end >= 0 else len(link._rx)
+            else:
+                size = 1
+            out += self._take(size)
         return bytes(out)
 
     def available(self) -> bytes:
-        """Whatever has arrived, without waiting."""
-        port = self._link._port
-        try:
-            waiting = port.in_waiting
-            return self._read(waiting) if waiting else b""
-        except (serial.SerialException, OSError) as exc:
-            raise _PortLost(str(exc)) from exc
+        """Everything that has arrived, without waiting."""
+        link = self._link
+        link._fill()
+        data, link._rx = bytes(link._rx), bytearray()
+        self.received += data
+        return data
 
 
 class SerialLink:
@@ -118,16 +127,22 @@ class SerialLink:
     retries
         Extra attempts for an idempotent query after a timeout, a garbled
         reply or a lost port (with a reopen in between).
+    lock
+        Take the port's exclusive lock (`PortLock`) while it is open: a
+        second opener gets `DeviceBusyError` naming the holder.
     """
 
-    def __init__(self, url: str, *, name: str, baudrate: int = 9600, timeout: float = 2.0, retries: int = 2) -> None:
+    def __init__(self, url: str, *, name: str, baudrate: int = 9600, timeout: float = 2.0, retries: int = 2,
+                 lock: bool = True) -> None:
         self.url = url
         self.name = name
         self.baudrate = baudrate
         self.timeout = float(timeout)
         self.retries = retries
-        self._port: serial.SerialBase | None = None
+        self._port: Port | None = None
+        self._rx = bytearray()
         self._lock = threading.RLock()
+        self._port_lock = PortLock(url, name) if lock else None
 
     # -- opening ----------------------------------------------------------------------
     @property
@@ -135,25 +150,32 @@ class SerialLink:
         return self._port is not None and self._port.is_open
 
     def open(self) -> None:
-        """Open the port.
+        """Take the port's lock and open the port.
 
         Raises
         ------
+        DeviceBusyError
+            Another process (or link) holds the port; the message names it.
         CommunicationError
             The port cannot be opened (no such device, refused connection...).
         """
         with self._lock:
             if self.is_open:
                 return
+            if self._port_lock is not None:
+                self._port_lock.acquire()
             try:
-                self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=self.timeout,
-                                                   write_timeout=self.timeout)
+                self._port = Port(self.url, baudrate=self.baudrate, write_timeout=self.timeout, exclusive=True)
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._port = None
+                if self._port_lock is not None:
+                    self._port_lock.release()
                 raise CommunicationError(f"{self.name}: cannot open {self.url}: {exc}") from exc
+            self._rx.clear()
+            wire.debug("%s: opened %s", self.name, self.url)
 
     def close(self) -> None:
-        """Close the port (safe to call twice)."""
+        """Close the port and release its lock (safe to call twice)."""
         with self._lock:
             if self._port is not None:
                 try:
@@ -161,12 +183,31 @@ class SerialLink:
                 except (serial.SerialException, OSError):
                     pass
                 self._port = None
+                wire.debug("%s: closed", self.name)
+            if self._port_lock is not None:
+                self._port_lock.release()
 
     def reopen(self) -> None:
         """Close and open again (after the port disappeared)."""
         with self._lock:
             self.close()
             self.open()
+
+    # -- bytes ----------------------------------------------------------------------------
+    def _fill(self) -> None:
+        """Move everything that has arrived into the receive buffer."""
+        assert self._port is not None
+        data = self._port.drain()
+        if data:
+            wire.debug("%s < %r", self.name, data)
+            self._rx += data
+
+    def _wait_input(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for input, then buffer all of it; whether any came."""
+        assert self._port is not None
+        if self._port.wait_readable(timeout):
+            self._fill()
+        return bool(self._rx)
 
     # -- talking ------------------------------------------------------------------------
     def transact(
@@ -210,9 +251,9 @@ class SerialLink:
             for attempt in range(1, attempts + 1):
                 try:
                     return self._once(command, frame, label, timeout)
-                except (DeviceTimeoutError, CommunicationError, _PortLost) as exc:
+                except (DeviceTimeoutError, CommunicationError, PortLost) as exc:
                     error = exc
-                    if isinstance(exc, _PortLost):
+                    if isinstance(exc, PortLost):
                         error = CommunicationError(f"{self.name}: port {self.url} failed during {label}: {exc}")
                         self._try_reopen(label)
                     if attempt == attempts:
@@ -227,12 +268,12 @@ class SerialLink:
             self._try_reopen(label)
         port = self._port
         assert port is not None
-        try:
-            port.reset_input_buffer()
-            port.write(command)
-            port.flush()
-        except (serial.SerialException, OSError) as exc:
-            raise _PortLost(str(exc)) from exc
+        stale = bytes(self._rx) + port.drain()
+        self._rx.clear()
+        if stale:
+            wire.debug("%s: dropped stale input %r", self.name, stale)
+        wire.debug("%s > %r", self.name, command)
+        port.write(command)
         if frame is None:
             return None
         reader = Reader(self, label, time.monotonic() + (timeout or self.timeout))
@@ -260,7 +301,7 @@ class SerialLink:
                 self._try_reopen(label)
             try:
                 return frame(Reader(self, label, time.monotonic() + self.timeout))
-            except _PortLost as exc:
+            except PortLost as exc:
                 self._try_reopen(label)
                 raise CommunicationError(f"{self.name}: port {self.url} failed during {label}: {exc}") from exc
 
@@ -269,7 +310,7 @@ class SerialLink:
         with self._lock:
             try:
                 return frame(Reader(self, label, time.monotonic() + timeout))
-            except _PortLost as exc:
+            except PortLost as exc:
                 self._try_reopen(label)
                 raise CommunicationError(f"{self.name}: port {self.url} failed during {label}: {exc}") from exc
             except GarbledReply as exc:

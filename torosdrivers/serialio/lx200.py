@@ -16,6 +16,8 @@ __all__ = [
     "ACK",
     "format_ra",
     "format_dec",
+    "format_azimuth",
+    "ONSTEP_SLEW_ERRORS",
     "parse_ra",
     "parse_dec",
     "format_signed_dm",
@@ -32,6 +34,20 @@ _RA_LOW = re.compile(r"(\d{2}):(\d{2})\.(\d)$")
 _DEC_HIGH = re.compile(r"([+-]?)(\d{2})[*\xdf:](\d{2})[:'](\d{2})$")
 _DEC_LOW = re.compile(r"([+-]?)(\d{2})[*\xdf:](\d{2})$")
 _SIGNED_DM = re.compile(r"([+-]?)(\d{2,3})[*\xdf:](\d{2})(?:[:'](\d{2}))?$")
+
+
+#: OnStep's bare-digit ``:MS#`` answers (its command reference).
+ONSTEP_SLEW_ERRORS = {
+    "1": "below the horizon limit",
+    "2": "above the overhead limit",
+    "3": "the controller is in standby",
+    "4": "the mount is parked",
+    "5": "a goto is already in progress",
+    "6": "outside the limits",
+    "7": "hardware fault",
+    "8": "already in motion",
+    "9": "unspecified error",
+}
 
 
 def _text(reply: bytes) -> str:
@@ -55,6 +71,15 @@ def format_dec(degrees: float, *, high: bool = True) -> str:
         return f"{sign}{total // 3600:02d}*{total // 60 % 60:02d}:{total % 60:02d}"
     total = min(round(abs(degrees) * 60.0), 90 * 60)
     return f"{sign}{total // 60:02d}*{total % 60:02d}"
+
+
+def format_azimuth(degrees: float, *, high: bool = True) -> str:
+    """``DDD*MM:SS`` (high precision) or ``DDD*MM`` (low) of an azimuth, as ``:GZ#`` answers."""
+    if high:
+        total = round((degrees % 360.0) * 3600.0) % (360 * 3600)
+        return f"{total // 3600:03d}*{total // 60 % 60:02d}:{total % 60:02d}"
+    total = round((degrees % 360.0) * 60.0) % (360 * 60)
+    return f"{total // 60:03d}*{total % 60:02d}"
 
 
 def parse_ra(reply: bytes) -> tuple[float, bool]:
