@@ -18,13 +18,19 @@ from pathlib import Path
 from torosdrivers.config import ConfigError, load_config
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
+from torosdrivers.wire import set_wire_trace
 
 __all__ = ["main_telescope", "main_dome", "main_preprocessor", "setup_logging"]
 
 
-def setup_logging(config, name: str) -> None:
-    """Log to the configured file (rotated) and to stderr, at the configured level."""
-    level = getattr(logging, config["Logging"]["Log Level"])
+def setup_logging(config, name: str, *, debug: bool = False) -> None:
+    """Log to the configured file (rotated) and to stderr, at the configured level.
+
+    ``debug`` (``--debug``) logs at DEBUG and turns the wire trace on, as
+    ``Logging: {Wire Trace: true}`` does at any level.
+    """
+    set_wire_trace(debug or bool(config["Logging"].get("Wire Trace")))
+    level = logging.DEBUG if debug else getattr(logging, config["Logging"]["Log Level"])
     path = Path(config["Logging"]["File"])
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     try:
@@ -40,13 +46,14 @@ def _serve(kind: str, argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog=f"toros-{kind}", description=f"The TOROS {kind} daemon (XML-RPC front_desk).")
     parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
     parser.add_argument("--port", type=int, help="override the configured port (0: any free one)")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"toros-{kind}: {exc}", file=sys.stderr)
         return 2
-    setup_logging(config, kind)
+    setup_logging(config, kind, debug=args.debug)
     if kind == "telescope":
         from .telescope import TelescopeService as cls
     elif kind == "dome":

@@ -1,8 +1,9 @@
 """``toros-demo``: the TOROS Manager end to end on a simulated observatory.
 
-Starts ``toros-alpaca-sim`` (one simulated observatory, served over Alpaca)
-and the three daemons on loopback with a configuration written under the
-output folder, submits the documentation's Observation work order (with
+Starts the device server ``toros-devices`` (the one owner of the simulated
+observatory's devices, served over Alpaca) and the three daemons on loopback
+with a configuration written under the output folder, the daemons reaching
+every device through the device server; submits the documentation's Observation work order (with
 calibration frames) and its Dome work order (Blink01), follows them to the
 end, and says where the raw frames, the calibrated products and a PNG
 preview of one calibrated frame are.
@@ -84,30 +85,28 @@ def main(argv: list[str] | None = None) -> int:
     out = args.output.resolve()
     out.mkdir(parents=True, exist_ok=True)
     log = out / "daemons.log"
-    alpaca = _free_port()
     start = _night_when_up(OBSERVATION["RA"], OBSERVATION["Dec"])
-    devices = {kind: {"Backend": "alpaca", "Address": f"127.0.0.1:{alpaca}"}
-               for kind in ("Camera", "Filter Wheel", "Mount", "Dome")}
-    ports = {name: _free_port() for name in ("Preprocessor", "Telescope", "Dome")}
+    ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome")}
     config = {
         "Preprocessor Address": {"HTTP": f"http://127.0.0.1:{ports['Preprocessor']}", "IP": "127.0.0.1",
                                  "Port": ports["Preprocessor"]},
         "Telescope Address": {"IP": "127.0.0.1", "Port": ports["Telescope"]},
         "Dome Address": {"IP": "127.0.0.1", "Port": ports["Dome"]},
+        "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": ports["Devices"]},
         "Logging": {"File": str(log), "Log Level": "INFO"},
         "Database": {"Journal": str(out / "journal.sqlite"), "Catalog": str(out / "catalog.sqlite")},
         "Data Directory": str(out / "data"),
-        "Devices": devices,
+        "Devices": {kind: {"Backend": "simulator"} for kind in ("Camera", "Filter Wheel", "Mount", "Dome")},
+        "Simulator": {"Time Scale": args.time_scale, "Size": args.size, "Seed": 0, "Start": start.isot},
     }
     config_path = out / "toros.conf.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     print(f"TOROS Manager demo: configuration {config_path}")
     processes = []
     try:
-        sim, line = _start(["torosdrivers.simulators.alpaca.cli", "--port", str(alpaca), "--size", str(args.size),
-                            "--time-scale", str(args.time_scale), "--start", start.isot], log)
-        processes.append(sim)
-        print(f"  {line}")
+        owner, line = _start(["torosdrivers.daemons.devices", "--config", str(config_path)], log)
+        processes.append(owner)
+        print(f"  {line.split(' (camera')[0]}")
         for kind in ("preprocessor", "telescope", "dome"):
             process, line = _start(["torosdrivers.daemons.cli", kind, "--config", str(config_path)], log)
             processes.append(process)

@@ -1,7 +1,7 @@
 """Install the daemons as systemd units (Linux) or launchd agents (macOS), as the TOROS docs describe.
 
 ``make install`` runs ``python -m torosdrivers.daemons.services install``:
-units ``/etc/systemd/system/{preprocessor,telescope,dome}.service`` (so
+units ``/etc/systemd/system/{devices,preprocessor,telescope,dome}.service`` (so
 ``systemctl start preprocessor``) or agents
 ``/Library/LaunchAgents/org.toros.{name}.plist``, and the configuration
 ``/etc/toros/toros.conf.yaml`` (an existing one is kept). ``--root`` installs
@@ -19,7 +19,9 @@ from pathlib import Path
 
 __all__ = ["SERVICES", "systemd_unit", "launchd_plist", "install", "uninstall", "main"]
 
-SERVICES = ("preprocessor", "telescope", "dome")
+SERVICES = ("devices", "preprocessor", "telescope", "dome")
+#: What each unit needs started first: the daemons reach their devices through ``devices``.
+_NEEDS = {"telescope": ("devices",), "dome": ("devices",)}
 CONFIG = Path("etc/toros/toros.conf.yaml")
 
 
@@ -30,11 +32,13 @@ def shipped_config() -> str:
 
 def systemd_unit(name: str, bin_dir: Path, config: Path) -> str:
     """The systemd unit that runs ``toros-<name> --config <config>``."""
+    needs = "".join(f" {n}.service" for n in _NEEDS.get(name, ()))
+    what = "device server (one owner per device, ASCOM Alpaca)" if name == "devices" else "daemon (XML-RPC front_desk)"
     return f"""[Unit]
-Description=TOROS {name} daemon (XML-RPC front_desk)
+Description=TOROS {name} {what}
 Documentation=https://github.com/toros-astro/torosmanager
-After=network-online.target
-Wants=network-online.target
+After=network-online.target{needs}
+Wants=network-online.target{needs}
 
 [Service]
 Type=simple
@@ -88,7 +92,7 @@ def install(root: Path, system: str, bin_dir: Path) -> list[str]:
             path.write_bytes(launchd_plist(name, bin_dir, installed_config, Path("/etc/toros/logs")))
         done.append(f"wrote {path}")
     if system == "linux":
-        done.append("now: systemctl daemon-reload && systemctl start preprocessor telescope dome")
+        done.append("now: systemctl daemon-reload && systemctl start devices preprocessor telescope dome")
     else:
         done.append("now: launchctl load /Library/LaunchAgents/org.toros.preprocessor.plist (and the others)")
     return done

@@ -95,7 +95,7 @@ def serial_rig(tcp: bool):
         fast = {"timeout": 2.0, "poll_interval": 0.005}
         mount = LX200Mount(servers[0].url, **fast)
         dome = DDWDome(servers[1].url, **fast)
-        wheel = QHYFilterWheel(servers[2].url, **fast)
+        wheel = QHYFilterWheel(servers[2].url, greeting_timeout=1.0, **fast)  # a fast pty reopen is not seen
         obs.camera.context = FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel)
         devices = (mount, dome, wheel, obs.camera)
         try:

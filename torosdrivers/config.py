@@ -21,7 +21,8 @@ import yaml
 
 from .errors import InvalidValueError
 
-__all__ = ["ConfigError", "DEFAULT_PATH", "DEFAULTS", "Config", "config_path", "load_config", "build_devices", "Devices"]
+__all__ = ["ConfigError", "DEFAULT_PATH", "DEFAULTS", "KINDS", "Config", "config_path", "load_config", "build_devices",
+           "build_hardware", "Devices"]
 
 DEFAULT_PATH = Path("/etc/toros/toros.conf.yaml")
 _HOME = Path(os.environ.get("TOROS_HOME", Path.home() / ".toros"))
@@ -30,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "Preprocessor Address": {"HTTP": "http://127.0.0.1:9001", "IP": "127.0.0.1", "Port": 9001},
     "Telescope Address": {"IP": "127.0.0.1", "Port": 9002},
     "Dome Address": {"IP": "127.0.0.1", "Port": 9003},
-    "Logging": {"File": str(_HOME / "logs" / "toros.log"), "Log Level": "INFO"},
+    "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": 11111, "Discovery": False},
+    "Logging": {"File": str(_HOME / "logs" / "toros.log"), "Log Level": "INFO", "Wire Trace": False},
     "Database": {"Journal": str(_HOME / "journal.sqlite"), "Catalog": str(_HOME / "catalog.sqlite")},
     "Data Directory": str(_HOME / "data"),
     "Security": {"Allowed Networks": ["127.0.0.0/8", "::1/128"], "Max Request Bytes": 262144,
@@ -101,6 +103,15 @@ class Config:
         return f"http://{host}:{port}"
 
     @property
+    def device_server(self) -> str | None:
+        """``host:port`` of the device server when the daemons reach their devices through it, else None."""
+        section = self.data["Device Server"]
+        if not section["Enabled"]:
+            return None
+        host = str(section["IP"])
+        return f"[{host}]:{section['Port']}" if ":" in host else f"{host}:{section['Port']}"
+
+    @property
     def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.data["Security"]["Allowed Networks"]]
 
@@ -139,17 +150,23 @@ def _check(data: dict, source: str) -> Config:
     def bad(key: str, problem: str) -> ConfigError:
         return ConfigError(f"{source}: {key}: {problem}")
 
-    for service in ("Preprocessor", "Telescope", "Dome"):
-        section = data[f"{service} Address"]
+    for key in ("Preprocessor Address", "Telescope Address", "Dome Address", "Device Server"):
+        section = data[key]
+        service = key.removesuffix(" Address")
         if not isinstance(section, dict):
-            raise bad(f"{service} Address", "expected a mapping with IP and Port")
+            raise bad(key, "expected a mapping with IP and Port")
         try:
             ipaddress.ip_address(str(section.get("IP")))
         except ValueError:
-            raise bad(f"{service} Address.IP", f"{section.get('IP')!r} is not an IP address") from None
+            raise bad(f"{key}.IP", f"{section.get('IP')!r} is not an IP address") from None
         port = section.get("Port")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise bad(f"{service} Address.Port", f"{port!r} is not a port number 1-65535")
+            raise bad(f"{key}.Port", f"{port!r} is not a port number 1-65535")
+    for key in ("Enabled", "Discovery"):
+        if not isinstance(data["Device Server"].get(key), bool):
+            raise bad(f"Device Server.{key}", f"{data['Device Server'].get(key)!r}: expected true or false")
+    if not isinstance(data["Logging"].get("Wire Trace"), bool):
+        raise bad("Logging.Wire Trace", f"{data['Logging'].get('Wire Trace')!r}: expected true or false")
     level = str(data["Logging"].get("Log Level", "")).upper()
     if level not in _LEVELS:
         raise bad("Logging.Log Level", f"{data['Logging'].get('Log Level')!r}: expected one of {list(_LEVELS)}")
@@ -194,12 +211,32 @@ class Devices:
         return [self.mount, self.dome, self.filter_wheel, self.camera]
 
 
-def build_devices(config: Config, kinds: tuple[str, ...] = ("Camera", "Filter Wheel", "Mount", "Dome")) -> Devices:
-    """Construct the configured backend of each device kind asked for."""
+KINDS = ("Camera", "Filter Wheel", "Mount", "Dome")
+
+
+def build_devices(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
+    """The devices a daemon or script uses: through the device server when it is enabled.
+
+    With ``Device Server: {Enabled: true}`` (the default) every device is an
+    Alpaca client of ``toros-devices``, which alone opens the hardware (one
+    owner per device); otherwise the configured backends themselves
+    (`build_hardware`).
+    """
+    address = config.device_server
+    if address is None:
+        return build_hardware(config, kinds)
+    from .ccd.alpaca import AlpacaCamera, AlpacaFilterWheel
+    from .dome.alpaca import AlpacaDome
+    from .mount.alpaca import AlpacaMount
+
+    classes = {"Camera": AlpacaCamera, "Filter Wheel": AlpacaFilterWheel, "Mount": AlpacaMount, "Dome": AlpacaDome}
+    return _finish(config, {kind: classes[kind](address, 0) for kind in kinds}, None)
+
+
+def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
+    """Construct the configured backend of each device kind asked for (what ``toros-devices`` owns)."""
     import astropy.units as u
     from astropy.coordinates import EarthLocation
-
-    from .ccd.context import FrameContext
 
     section = config["Devices"]
     site = config["Site"]
@@ -236,11 +273,18 @@ def build_devices(config: Config, kinds: tuple[str, ...] = ("Camera", "Filter Wh
         elif backend == "ddw":
             from .dome.ddw import DDWDome
 
-            built[kind] = DDWDome(spec["Port"], baudrate=int(spec.get("Baud Rate", 9600)))
+            built[kind] = DDWDome(spec["Port"], baudrate=int(spec.get("Baud Rate", 9600)),
+                                  park_azimuth=float(spec.get("Park Azimuth", 0.0)))
         elif backend == "qhycfw":
             from .ccd.qhycfw import QHYFilterWheel
 
             built[kind] = QHYFilterWheel(spec["Port"], names=spec.get("Names"))
+    return _finish(config, built, observatory)
+
+
+def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
+    from .ccd.context import FrameContext
+
     mount = built.get("Mount")
     if mount is not None:
         mount.min_altitude = float(config["Telescope"]["Minimum Altitude"])

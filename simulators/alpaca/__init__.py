@@ -1,5 +1,5 @@
-"""Any torosdrivers device over ASCOM Alpaca: `AlpacaServer` and ``toros-alpaca-sim``."""
+"""``toros-alpaca-sim``: the simulated observatory over ASCOM Alpaca (the server is `torosdrivers.alpaca.AlpacaServer`)."""
 
-from .server import AlpacaServer
+from .cli import serve_observatory
 
-__all__ = ["AlpacaServer"]
+__all__ = ["serve_observatory"]

@@ -11,11 +11,11 @@ import sys
 
 from astropy.time import Time
 
-from torosdrivers.alpaca_protocol import DISCOVERY_PORT
+from torosdrivers.alpaca.protocol import DISCOVERY_PORT
 from torosdrivers.lifecycle import wait_for_stop
 
 from ..observatory import SimulatedObservatory
-from .server import AlpacaServer
+from torosdrivers.alpaca import AlpacaServer
 
 __all__ = ["main", "serve_observatory"]
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from torosdrivers.alpaca_protocol import (
+from torosdrivers.alpaca.protocol import (
     decode_imagebytes,
     decode_json_image,
     encode_imagebytes,

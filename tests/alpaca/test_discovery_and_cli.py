@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.rigs import small_observatory
-from torosdrivers.alpaca_client import discover
+from torosdrivers.alpaca.client import discover
 from torosdrivers.ccd.alpaca import AlpacaCamera
 from torosdrivers.simulators.alpaca.cli import serve_observatory
 

@@ -7,11 +7,11 @@ import pytest
 import requests
 
 from tests.rigs import wait_for
-from torosdrivers.alpaca_protocol import decode_imagebytes
+from torosdrivers.alpaca.protocol import decode_imagebytes
 from torosdrivers.ccd.alpaca import AlpacaCamera
 from torosdrivers.coords import from_altaz, icrs_to_epoch
 from torosdrivers.mount.alpaca import AlpacaMount
-from torosdrivers.simulators.alpaca import AlpacaServer
+from torosdrivers.alpaca import AlpacaServer
 
 
 def test_a_jnow_mount_is_converted_both_ways(server, observatory):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 
-from torosdrivers.alpaca_protocol import decode_imagebytes, decode_json_image
+from torosdrivers.alpaca.protocol import decode_imagebytes, decode_json_image
 
 
 def url(server, path):

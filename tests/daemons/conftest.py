@@ -32,6 +32,7 @@ def make_config(tmp_path, **sections) -> Config:
     data["Database"] = {"Journal": str(tmp_path / "journal.sqlite"), "Catalog": str(tmp_path / "catalog.sqlite")}
     data["Data Directory"] = str(tmp_path / "data")
     data["Logging"]["File"] = str(tmp_path / "toros.log")
+    data["Device Server"] = {**data["Device Server"], "Enabled": False}  # one in-process Devices, shared
     data["Simulator"] = {"Time Scale": 1e4, "Size": 128, "Seed": 1,
                          "Start": transit_of(DOC_OBSERVATION["RA"], DOC_OBSERVATION["Dec"]).isot}
     for key, value in sections.items():

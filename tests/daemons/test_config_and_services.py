@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from torosdrivers.config import DEFAULTS, ConfigError, build_devices, load_config
+from torosdrivers.config import DEFAULTS, ConfigError, build_devices, build_hardware, load_config
 from torosdrivers.daemons.services import install, shipped_config, uninstall
 
 
@@ -70,9 +70,20 @@ def test_daemon_refuses_to_start_on_a_bad_config(tmp_path):
     assert run.returncode == 2 and "Logging.Log Level" in run.stderr
 
 
+def test_daemons_reach_their_devices_through_the_device_server_by_default(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"Device Server": {"IP": "127.0.0.1", "Port": 11222},
+                                    "Devices": {"Dome": {"Backend": "ddw", "Port": "/dev/ttyUSB1"}}}))
+    devices = build_devices(load_config(path))
+    kinds = [type(d).__name__ for d in (devices.camera, devices.filter_wheel, devices.mount, devices.dome)]
+    assert kinds == ["AlpacaCamera", "AlpacaFilterWheel", "AlpacaMount", "AlpacaDome"]
+    assert devices.dome.name == "Alpaca dome 0 at 127.0.0.1:11222"
+    assert type(build_hardware(load_config(path), ("Dome",)).dome).__name__ == "DDWDome"
+
+
 def test_configured_backends_are_built(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump({"Devices": {
+    path.write_text(yaml.safe_dump({"Device Server": {"Enabled": False}, "Devices": {
         "Camera": {"Backend": "alpaca", "Address": "127.0.0.1:11111"},
         "Filter Wheel": {"Backend": "qhycfw", "Port": "socket://127.0.0.1:4031"},
         "Mount": {"Backend": "lx200", "Port": "/dev/ttyUSB0"},
@@ -86,14 +97,16 @@ def test_configured_backends_are_built(tmp_path):
 
 def test_systemd_units(tmp_path):
     lines = install(tmp_path, "linux", tmp_path / "bin")
-    for name in ("preprocessor", "telescope", "dome"):
+    for name in ("devices", "preprocessor", "telescope", "dome"):
         unit = (tmp_path / "etc/systemd/system" / f"{name}.service").read_text()
         assert f"ExecStart={tmp_path / 'bin'}/toros-{name} --config /etc/toros/toros.conf.yaml" in unit
         assert "Restart=on-failure" in unit and "WantedBy=multi-user.target" in unit
+        if name in ("telescope", "dome"):  # they reach their devices through the device server
+            assert "After=network-online.target devices.service" in unit
     assert (tmp_path / "etc/toros/toros.conf.yaml").read_text() == shipped_config()
-    assert any("systemctl start preprocessor" in line for line in lines)
+    assert any("systemctl start devices preprocessor" in line for line in lines)
     if shutil.which("systemd-analyze"):
-        for name in ("preprocessor", "telescope", "dome"):
+        for name in ("devices", "preprocessor", "telescope", "dome"):
             (tmp_path / "bin").mkdir(exist_ok=True)
             script = tmp_path / "bin" / f"toros-{name}"
             script.write_text("#!/bin/sh\n")

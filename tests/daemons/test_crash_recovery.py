@@ -20,6 +20,7 @@ def write_config(tmp_path: Path, time_scale: float) -> Path:
     config = {
         "Database": {"Journal": str(tmp_path / "journal.sqlite"), "Catalog": str(tmp_path / "catalog.sqlite")},
         "Data Directory": str(tmp_path / "data"),
+        "Device Server": {"Enabled": False},  # the daemon owns its simulated devices: its own crash is the test
         "Logging": {"File": str(tmp_path / "toros.log"), "Log Level": "INFO"},
         "Preprocessor Address": {"HTTP": "http://127.0.0.1:9", "IP": "127.0.0.1", "Port": 9},  # nobody there
         "Simulator": {"Time Scale": time_scale, "Size": 64, "Seed": 1,

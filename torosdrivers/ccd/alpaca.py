@@ -15,8 +15,8 @@ import numpy as np
 from alpaca.camera import Camera as _AlpycaCamera
 from alpaca.filterwheel import FilterWheel as _AlpycaFilterWheel
 
-from ..alpaca_client import AlpacaDeviceMixin
-from ..alpaca_protocol import IMAGEBYTES, decode_imagebytes, decode_json_image
+from ..alpaca.client import AlpacaDeviceMixin
+from ..alpaca.protocol import IMAGEBYTES, decode_imagebytes, decode_json_image
 from ..errors import InvalidValueError, UnsupportedError
 from .base import Camera, Subframe
 from .context import FrameContext

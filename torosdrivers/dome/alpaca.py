@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alpaca.dome import Dome as _AlpycaDome
 
-from ..alpaca_client import AlpacaDeviceMixin
+from ..alpaca.client import AlpacaDeviceMixin
 from .base import Dome
 
 __all__ = ["AlpacaDome"]

@@ -14,7 +14,7 @@ from alpaca.telescope import Telescope as _AlpycaTelescope
 from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 
-from ..alpaca_client import AlpacaDeviceMixin
+from ..alpaca.client import AlpacaDeviceMixin
 from ..coords import epoch_to_icrs, icrs_to_epoch
 from .base import Mount
 

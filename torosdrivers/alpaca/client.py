@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import alpaca.device as alpyca_device
 import requests
 
-from .alpaca_protocol import DISCOVERY_MESSAGE, DISCOVERY_PORT
-from .errors import CommunicationError, DeviceTimeoutError, DriverError, InvalidValueError, error_for_code
+from .protocol import DISCOVERY_MESSAGE, DISCOVERY_PORT
+from ..errors import CommunicationError, DeviceTimeoutError, DriverError, InvalidValueError, error_for_code
+from ..wire import wire_logger
 
 __all__ = ["TimeoutSession", "AlpacaLink", "AlpacaDeviceMixin", "AlpacaServerInfo", "discover", "parse_address"]
 
 log = logging.getLogger(__name__)
+wire = wire_logger("alpaca")
 
 _ADDRESS = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
 
@@ -47,6 +50,15 @@ def parse_address(address: str) -> str:
     return address
 
 
+def _alpyca_client_id() -> int:
+    """The ClientID alpyca sends with every request of this process (read, never changed).
+
+    A server that keeps each client's ``Connected`` apart must see our own
+    downloads under the same ClientID as alpyca's calls.
+    """
+    return int(getattr(alpyca_device.Device, "_client_id", 0))
+
+
 class TimeoutSession(requests.Session):
     """A session whose every request has our timeout, whatever the caller passed."""
 
@@ -56,7 +68,12 @@ class TimeoutSession(requests.Session):
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs["timeout"] = self.timeout
-        return super().request(method, url, **kwargs)
+        if not wire.isEnabledFor(logging.DEBUG):
+            return super().request(method, url, **kwargs)
+        wire.debug("> %s %s %s", method, url, kwargs.get("params") or kwargs.get("data") or "")
+        response = super().request(method, url, **kwargs)
+        wire.debug("< %s %s", response.status_code, response.text[:300])
+        return response
 
 
 class AlpacaLink:
@@ -111,7 +128,8 @@ class AlpacaLink:
         content_type, body
         """
         host, port = self.device.address.rsplit(":", 1)
-        path = f"{urlsplit(self.base_url).path}/{member.lower()}?ClientID=1&ClientTransactionID={next(self._ctid)}"
+        path = (f"{urlsplit(self.base_url).path}/{member.lower()}?ClientID={_alpyca_client_id()}"
+                f"&ClientTransactionID={next(self._ctid)}")
         deadline = time.monotonic() + timeout
         connection = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
         try:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .errors import CommunicationError, error_for_code
+from ..errors import CommunicationError, error_for_code
 
 __all__ = [
     "API_VERSION",

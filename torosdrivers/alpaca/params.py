@@ -37,6 +37,8 @@ class Params:
         self._items: dict[str, str] = {}
         for name, value in parse_qsl(text, keep_blank_values=True):
             self._items.setdefault(name.lower() if caseless else name, value)
+        #: The request's ClientID (0 when absent), set by the server once checked.
+        self.client_id = 0
 
     def raw(self, name: str) -> str | None:
         """The text of a parameter, or None if absent."""

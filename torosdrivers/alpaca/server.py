@@ -4,7 +4,10 @@ Serves the device API (``/api/v1/{type}/{number}/{member}``), the management
 API and, when asked, the UDP discovery responder. Each `DriverError` goes on
 the wire as its ASCOM ErrorNumber; a request the server cannot understand
 (missing or malformed parameter, unknown device or member) gets HTTP 400 with a
-plain-text reason. ``imagearray`` is answered in ImageBytes when the client
+plain-text reason. The server owns its devices: a client's ``Connected`` is
+its own (by ClientID), and a move started while another client's move runs
+is refused with a message naming that move (`Members.claim`). ``imagearray``
+is answered in ImageBytes when the client
 accepts ``application/imagebytes`` and in JSON otherwise; errors on it are sent
 as JSON in either case, which every client reads (alpyca 3 cannot read an
 ImageBytes error reply).
@@ -24,7 +27,7 @@ from typing import Iterable
 from urllib.parse import urlsplit
 
 from torosdrivers._version import __version__
-from torosdrivers.alpaca_protocol import (
+from torosdrivers.alpaca.protocol import (
     API_VERSION,
     DISCOVERY_MESSAGE,
     IMAGEBYTES,
@@ -32,7 +35,7 @@ from torosdrivers.alpaca_protocol import (
     encode_json_image,
 )
 from torosdrivers.device import Device
-from torosdrivers.errors import DriverError, UnsupportedError
+from torosdrivers.errors import DriverError, NotConnectedError, UnsupportedError
 
 from .members import CameraMembers, Members, members_for, standard_members
 from .params import BadRequest, Params
@@ -184,6 +187,11 @@ class AlpacaServer:
         raise BadRequest(f"unknown management endpoint /management/{'/'.join(parts)}")
 
 
+#: Members a client may use before it connects (ASCOM: identity and connection).
+_WITHOUT_CONNECTION = frozenset({"connected", "connect", "connecting", "disconnect", "name", "description",
+                                 "driverinfo", "driverversion", "interfaceversion", "supportedactions",
+                                 "devicestate"})
+
 _TYPE_NAMES = {"camera": "Camera", "telescope": "Telescope", "dome": "Dome", "filterwheel": "FilterWheel"}
 
 
@@ -252,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 params = Params(self.rfile.read(length).decode("utf-8", "replace"), caseless=False)
             client_tid = params.transaction_id("ClientTransactionID")
-            params.transaction_id("ClientID")
+            params.client_id = params.transaction_id("ClientID")
             parts = [p for p in url.path.split("/") if p]
             if parts[:1] == ["management"] and method == "GET":
                 self._json(app.management(parts[1:]), client_tid)
@@ -284,15 +292,26 @@ class _Handler(BaseHTTPRequestHandler):
             error = UnsupportedError(f"{members.device.name}: {method} {member} is not implemented")
             self._json(None, client_tid, error)
             return
+        move = None
         try:
+            if member not in _WITHOUT_CONNECTION and not members.is_connected(params.client_id):
+                raise NotConnectedError(f"{members.device.name}: client {params.client_id} is not connected "
+                                        "(PUT Connected=true first)")
             if member == "imagearray":
                 assert isinstance(members, CameraMembers)
                 self._image(members, client_tid)
                 return
+            if method == "PUT" and member in members.MOVES:
+                move = members.claim(member, params.client_id)
             value = handler(params)
         except DriverError as exc:
+            if move is not None and members.move is move:
+                members.move = None  # it never started
             self._json(None, client_tid, exc)
             return
+        finally:
+            if move is not None:
+                move.pending = False
         self._json(value, client_tid, with_value=(method == "GET" or value is not None))
 
     def _image(self, members: CameraMembers, client_tid: int) -> None:

@@ -11,6 +11,9 @@ classes mirror the standard one for one.
 from __future__ import annotations
 
 import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import alpaca.camera
@@ -25,9 +28,10 @@ from torosdrivers.ccd.filterwheel import FilterWheel
 from torosdrivers.ccd.frame import Frame
 from torosdrivers.coords import epoch_to_icrs, icrs_to_epoch
 from torosdrivers.device import Device
-from torosdrivers.dome.base import Dome
+from torosdrivers.dome.base import Dome, ShutterState
 from torosdrivers.errors import (
     ActionNotSupportedError,
+    DeviceBusyError,
     InvalidOperationError,
     InvalidValueError,
     UnsupportedError,
@@ -37,7 +41,7 @@ from torosdrivers.mount.base import Mount
 
 from .params import Params
 
-__all__ = ["Members", "members_for", "standard_members"]
+__all__ = ["Members", "Move", "members_for", "standard_members"]
 
 
 def _standard(cls: type) -> frozenset[str]:
@@ -57,31 +61,85 @@ def standard_members(device_type: str) -> frozenset[str]:
     return _STANDARD.get(device_type, frozenset())
 
 
+@dataclass
+class Move:
+    """A move a client started: what, who, when."""
+
+    member: str
+    client: int
+    started: float
+    pending: bool = True  # the device has not yet been told (or has not yet said it moves)
+
+
 class Members:
-    """Members common to every device (IAscomDevice), over a `Device`."""
+    """Members common to every device (IAscomDevice), over a `Device`.
+
+    The server owns the device: a client's ``Connected`` is that client's
+    alone (by its ClientID), so one client disconnecting never disconnects
+    the hardware that others use. A move (`MOVES`) started while another
+    client's move still runs is refused with `DeviceBusyError` naming that
+    move; aborts always pass.
+    """
 
     interface_version = 1
+    #: PUT members that start a motion or an exposure.
+    MOVES: frozenset[str] = frozenset()
 
     def __init__(self, device: Device, unique_id: str) -> None:
         self.device = device
         self.unique_id = unique_id
         self.lock = threading.RLock()
+        #: Connects minus disconnects per ClientID: alpyca gives every device
+        #: object of a process one ClientID, so two objects share one count.
+        self.clients: Counter[int] = Counter()
+        self.move: Move | None = None
+
+    # -- one owner, many clients -------------------------------------------------
+    def busy(self) -> bool:
+        """Whether the device is moving (exposing) now."""
+        return False
+
+    def claim(self, member: str, client: int) -> Move:
+        """Record a move by ``client``, or refuse it while another client's move runs.
+
+        Raises
+        ------
+        DeviceBusyError
+            Another client's move has not finished.
+        """
+        with self.lock:
+            running = self.move
+            if running is not None and running.client != client and (running.pending or self.busy()):
+                age = time.monotonic() - running.started
+                raise DeviceBusyError(
+                    f"{self.device.name} is busy: {running.member} from client {running.client} "
+                    f"started {age:.1f} s ago is still running; wait for it or abort it"
+                )
+            self.move = Move(member, client, time.monotonic())
+            return self.move
 
     # -- connection ------------------------------------------------------------
+    def is_connected(self, client_id: int) -> bool:
+        return self.clients[client_id] > 0
+
     def get_connected(self, q: Params) -> bool:
-        return self.device.connected
+        return self.device.connected and self.is_connected(q.client_id)
 
     def put_connected(self, p: Params) -> None:
         if p.bool("Connected"):
-            self.device.connect()
+            self.put_connect(p)
         else:
-            self.device.disconnect()
+            self.put_disconnect(p)
 
     def put_connect(self, p: Params) -> None:
-        self.device.connect()
+        self.device.connect()  # no-op for hardware the server already holds
+        with self.lock:
+            self.clients[p.client_id] += 1
 
     def put_disconnect(self, p: Params) -> None:
-        self.device.disconnect()
+        with self.lock:  # the hardware stays connected for the others
+            if self.clients[p.client_id] > 0:
+                self.clients[p.client_id] -= 1
 
     def get_connecting(self, q: Params) -> bool:
         return False  # connect() completes before it answers
@@ -125,6 +183,11 @@ class CameraMembers(Members):
     """ICameraV4 over a `Camera`. Binning and subframe are held here and applied at StartExposure."""
 
     interface_version = 4
+    MOVES = frozenset({"startexposure"})
+
+    def busy(self) -> bool:
+        return self.camera.state in (CameraState.WAITING, CameraState.EXPOSING, CameraState.READING,
+                                     CameraState.DOWNLOAD)
 
     def __init__(self, device: Camera, unique_id: str) -> None:
         super().__init__(device, unique_id)
@@ -254,6 +317,11 @@ class TelescopeMembers(Members):
 
     interface_version = 4
     _SYSTEMS = {"jnow": 1, "j2000": 2, "j2050": 3, "b1950": 4}
+    MOVES = frozenset({"slewtocoordinatesasync", "slewtocoordinates", "slewtotargetasync", "slewtotarget", "park",
+                       "findhome", "moveaxis", "slewtoaltazasync", "slewtoaltaz"})
+
+    def busy(self) -> bool:
+        return self.mount.slewing
 
     def __init__(self, device: Mount, unique_id: str, epoch: str = "j2000") -> None:
         super().__init__(device, unique_id)
@@ -397,6 +465,10 @@ class DomeMembers(Members):
     """IDomeV3 over a `Dome`; device actions pass through Action/SupportedActions."""
 
     interface_version = 3
+    MOVES = frozenset({"slewtoazimuth", "openshutter", "closeshutter", "park", "findhome", "slewtoaltitude"})
+
+    def busy(self) -> bool:
+        return self.dome.slewing or self.dome.shutter in (ShutterState.OPENING, ShutterState.CLOSING)
 
     def __init__(self, device: Dome, unique_id: str) -> None:
         super().__init__(device, unique_id)
@@ -442,6 +514,10 @@ class FilterWheelMembers(Members):
     """IFilterWheelV3 over a `FilterWheel`."""
 
     interface_version = 3
+    MOVES = frozenset({"position"})
+
+    def busy(self) -> bool:
+        return self.wheel.position is None
 
     def __init__(self, device: FilterWheel, unique_id: str) -> None:
         super().__init__(device, unique_id)

@@ -1,0 +1,126 @@
+"""``toros-devices``: the one owner of the observatory's devices, published over ASCOM Alpaca.
+
+It opens the hardware the configuration's ``Devices`` section names (serial
+LX200, DDW and QHY CFW lines, Alpaca devices elsewhere, or the simulated
+observatory), holds it for as long as it runs, and serves each device with
+`torosdrivers.alpaca.AlpacaServer` on ``Device Server: {IP, Port}``:
+camera 0, filterwheel 0, telescope 0 and dome 0. The daemons, scripts, and
+any third-party Alpaca client (NINA, Ekos through its Alpaca bridge, ASCOM
+Remote) reach the devices through it, so a serial port is opened by one
+process only and a serial mount or dome becomes an Alpaca device.
+
+The server keeps each client's ``Connected`` apart (a daemon that stops does
+not disconnect the dome another daemon uses) and refuses a move while another
+client's move runs, naming it. Stops cleanly on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from torosdrivers._version import __version__
+from torosdrivers.alpaca import AlpacaServer
+from torosdrivers.alpaca.protocol import DISCOVERY_PORT
+from torosdrivers.config import Config, ConfigError, Devices, build_hardware, load_config
+from torosdrivers.errors import DriverError
+from torosdrivers.lifecycle import wait_for_stop
+
+from .cli import setup_logging
+
+__all__ = ["DeviceServer", "main"]
+
+log = logging.getLogger("toros.devices")
+
+
+class DeviceServer:
+    """The configured hardware, connected, behind one Alpaca server.
+
+    Parameters
+    ----------
+    config
+        The loaded configuration.
+    port
+        Overrides ``Device Server.Port`` (0: any free one).
+    discovery_port
+        UDP port for Alpaca discovery, or None; by default the standard port
+        when ``Device Server.Discovery`` is true.
+    """
+
+    def __init__(self, config: Config, *, port: int | None = None, discovery_port: int | None = -1) -> None:
+        self.config = config
+        section = config["Device Server"]
+        if discovery_port == -1:
+            discovery_port = DISCOVERY_PORT if section["Discovery"] else None
+        self.devices: Devices = build_hardware(config)
+        self.server = AlpacaServer(
+            [self.devices.camera, self.devices.filter_wheel, self.devices.mount, self.devices.dome],
+            host=str(section["IP"]),
+            port=int(section["Port"]) if port is None else port,
+            discovery_port=discovery_port,
+            server_name="TOROS device server",
+            location=str(config["Site"]["Name"]),
+        )
+
+    def start(self) -> "DeviceServer":
+        """Connect every device (a failure names the device and closes the others), then serve."""
+        connected = []
+        try:
+            for device in self.devices.all():
+                device.connect()
+                connected.append(device)
+                log.info("connected %s", device.name)
+        except BaseException:
+            for device in reversed(connected):
+                device.disconnect()
+            raise
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        for device in reversed(self.devices.all()):
+            try:
+                device.disconnect()
+            except DriverError as exc:
+                log.warning("disconnecting %s: %s", device.name, exc)
+
+    def __enter__(self) -> "DeviceServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="toros-devices", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
+    parser.add_argument("--port", type=int, help="override Device Server.Port (0: any free one)")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"toros-devices: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config, "devices", debug=args.debug)
+    try:
+        owner = DeviceServer(config, port=args.port).start()
+    except (DriverError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        print(f"toros-devices: cannot start: {exc}", file=sys.stderr)
+        return 1
+    kinds = ", ".join(f"{kind} {number}: {m.device.name}" for (kind, number), m in sorted(owner.server.members.items()))
+    print(f"toros-devices: Alpaca server on http://{owner.server.address} ({kinds}; config: {config.source})",
+          flush=True)
+    try:
+        wait_for_stop()
+    finally:
+        owner.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
