@@ -4,6 +4,10 @@ Source of the protocol: QHYCCD's CFW serial commands as implemented in INDI's
 ``qhycfw3.cpp``: ``VRS`` (firmware, 8 characters), ``MXP`` (highest slot),
 ``NOW`` (current slot), and a digit to move, answered with the same digit on
 arrival. The wheel stores no names: give them with ``names``.
+
+Tested over a pty, ``socket://`` and ``rfc2217://`` (``tests/contract`` at time scale
+1000, ``tests/serial/test_realtime.py`` at the device's own speed); ``/dev/tty*``
+is read exactly as a pty is.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ stream of characters that ends with a GINF packet; this backend reads that
 stream whenever it is asked anything, so its state is never older than the
 last poll. When idle it sends ``GINF`` at least every ``keepalive`` seconds
 from a background thread, to keep the controller's watchdog quiet.
+
+Tested over a pty, ``socket://`` and ``rfc2217://`` (``tests/contract`` at time scale
+1000, ``tests/serial/test_realtime.py`` at the device's own speed); ``/dev/tty*``
+is read exactly as a pty is.
 """
 
 from __future__ import annotations
