@@ -5,9 +5,9 @@ Source of the protocol: QHYCCD's CFW serial commands as implemented in INDI's
 ``NOW`` (current slot), and a digit to move, answered with the same digit on
 arrival. The wheel stores no names: give them with ``names``.
 
-Tested over a pty, ``socket://`` and ``rfc2217://`` (``tests/contract`` at time scale
-1000, ``tests/serial/test_realtime.py`` at the device's own speed); ``/dev/tty*``
-is read exactly as a pty is.
+Tested over a pty and ``socket://`` (``tests/contract``, time scale 1000) and
+over those and ``rfc2217://`` at the device's own speed
+(``tests/serial/test_realtime.py``); ``/dev/tty*`` is read exactly as a pty is.
 """
 
 from __future__ import annotations

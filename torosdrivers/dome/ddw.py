@@ -6,9 +6,9 @@ stream whenever it is asked anything, so its state is never older than the
 last poll. When idle it sends ``GINF`` at least every ``keepalive`` seconds
 from a background thread, to keep the controller's watchdog quiet.
 
-Tested over a pty, ``socket://`` and ``rfc2217://`` (``tests/contract`` at time scale
-1000, ``tests/serial/test_realtime.py`` at the device's own speed); ``/dev/tty*``
-is read exactly as a pty is.
+Tested over a pty and ``socket://`` (``tests/contract``, time scale 1000) and
+over those and ``rfc2217://`` at the device's own speed
+(``tests/serial/test_realtime.py``); ``/dev/tty*`` is read exactly as a pty is.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ mount's own time (`_now`: the PC clock plus the offset of the mount's clock,
 read from ``:GC#``, ``:GL#``, ``:GG#`` at connect) at the mount's own site
 (``:Gt#``, ``:Gg#``; the LX200 longitude is positive WEST).
 
-Tested over a pty, ``socket://`` and ``rfc2217://`` (``tests/contract`` at time scale
-1000, ``tests/serial/test_realtime.py`` at the device's own speed); ``/dev/tty*``
-is read exactly as a pty is.
+Tested over a pty and ``socket://`` (``tests/contract``, time scale 1000) and
+over those and ``rfc2217://`` at the device's own speed
+(``tests/serial/test_realtime.py``); ``/dev/tty*`` is read exactly as a pty is.
 """
 
 from __future__ import annotations
