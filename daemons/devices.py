@@ -43,22 +43,22 @@ class DeviceServer:
         The loaded configuration.
     port
         Overrides ``Device Server.Port`` (0: any free one).
-    discovery_port
-        UDP port for Alpaca discovery, or None; by default the standard port
-        when ``Device Server.Discovery`` is true.
+    discovery
+        Answer Alpaca discovery on its standard UDP port; None follows
+        ``Device Server.Discovery``.
     """
 
-    def __init__(self, config: Config, *, port: int | None = None, discovery_port: int | None = -1) -> None:
+    def __init__(self, config: Config, *, port: int | None = None, discovery: bool | None = None) -> None:
         self.config = config
         section = config["Device Server"]
-        if discovery_port == -1:
-            discovery_port = DISCOVERY_PORT if section["Discovery"] else None
+        if discovery is None:
+            discovery = section["Discovery"]
         self.devices: Devices = build_hardware(config)
         self.server = AlpacaServer(
             [self.devices.camera, self.devices.filter_wheel, self.devices.mount, self.devices.dome],
             host=str(section["IP"]),
             port=int(section["Port"]) if port is None else port,
-            discovery_port=discovery_port,
+            discovery_port=DISCOVERY_PORT if discovery else None,
             server_name="TOROS device server",
             location=str(config["Site"]["Name"]),
         )

@@ -152,7 +152,6 @@ def _check(data: dict, source: str) -> Config:
 
     for key in ("Preprocessor Address", "Telescope Address", "Dome Address", "Device Server"):
         section = data[key]
-        service = key.removesuffix(" Address")
         if not isinstance(section, dict):
             raise bad(key, "expected a mapping with IP and Port")
         try:

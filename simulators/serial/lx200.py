@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import logging
 
+import astropy.units as u
 from astropy.time import TimeDelta
 
 from torosdrivers.coords import epoch_to_icrs, icrs_to_epoch
@@ -230,7 +231,7 @@ class LX200Responder(Responder):
         return f"{60.1 if tracking else 0.0:04.1f}#".encode()
 
     def _Gh(self, arg: str) -> bytes:
-        return f"{round(self.mount.min_altitude):+03d}*#".encode()
+        return f"{round(self.mount.min_altitude.to_value(u.deg)):+03d}*#".encode()
 
     def _Go(self, arg: str) -> bytes:
         return b"90*#"

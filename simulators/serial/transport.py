@@ -150,6 +150,9 @@ class SerialSimServer:
                 if not self._stop.is_set():
                     log.debug("serial simulator: %s", exc)
                     time.sleep(0.01)
+            except Exception:  # a responder bug: say so loudly, and keep serving as a device would
+                log.exception("serial simulator (%s): the responder failed", self.responder.protocol)
+                self.responder.reset()
 
     def _serve_tcp(self) -> None:
         ready, _, _ = select.select([self._listener], [], [], 0.05)

@@ -34,7 +34,7 @@ def owner(tmp_path):
                                                 "Filter Wheel": {"Backend": "simulator"},
                                                 "Mount": {"Backend": "simulator"},
                                                 "Dome": {"Backend": "ddw", "Port": line.url}})
-        with DeviceServer(config, port=0, discovery_port=None) as server:
+        with DeviceServer(config, port=0, discovery=False) as server:
             config.data["Device Server"] = {"Enabled": True, "IP": "127.0.0.1", "Port": server.server.port,
                                             "Discovery": False}
             yield config, server, world

@@ -67,7 +67,17 @@ CONNECT_AND_POLL = {
     b"#:GA#": rb"[+-]\d\d\*\d\d#",
     b"#:GZ#": rb"\d\d\d\*\d\d#",
     b"#:D#": rb"#",
+    b"#:GVD#": rb"\w{3} \d\d \d{4}#",
+    b"#:GVT#": rb"\d\d:\d\d:\d\d#",
+    b"#:Gr#": rb"\d\d:\d\d\.\d#",
+    b"#:Gd#": rb"[+-]\d\d\*\d\d#",
+    b"#:Ga#": rb"\d\d:\d\d:\d\d#",
+    b"#:GN#": rb"Site 2#",
+    b"#:Gh#": rb"[+-]\d\d\*#",
+    b"#:Go#": rb"\d\d\*#",
 }
+#: OnStep's own status queries (a Meade mount does not answer them).
+ONSTEP_ONLY = {b"#:GU#": rb"[nNpPI]*#", b"#:GW#": rb"G[TN][PH]#"}
 
 
 @pytest.mark.parametrize("dialect", ["onstep", "meade"])
@@ -76,7 +86,8 @@ def test_a_stock_lx200_client_gets_every_reply_it_parses(obs, dialect, caplog):
     with SerialSimServer(LX200Responder(obs.mount, dialect=dialect), tcp=False) as server, \
             serial.Serial(server.url, 9600, timeout=0.05) as port:
         assert ask(port, b"\x06", until=None) == b"P"  # Meade: A, L or P
-        for command, reply in CONNECT_AND_POLL.items():
+        queries = CONNECT_AND_POLL | (ONSTEP_ONLY if dialect == "onstep" else {})
+        for command, reply in queries.items():
             got = ask(port, command)
             assert re.fullmatch(reply, got), f"{command!r} answered {got!r}, expected {reply!r}"
         assert ask(port, b":U#", until=None, wait=0.2) == b""  # no reply
