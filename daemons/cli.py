@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import ssl
 import sys
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.wire import set_wire_trace
 
-__all__ = ["main_telescope", "main_dome", "main_preprocessor", "setup_logging"]
+from .journal import JournalError
+
+__all__ = ["main_telescope", "main_dome", "main_preprocessor", "setup_logging", "port_number", "load_or_explain"]
 
 
 def setup_logging(config, name: str, *, debug: bool = False) -> None:
@@ -42,16 +45,35 @@ def setup_logging(config, name: str, *, debug: bool = False) -> None:
                         format=f"%(asctime)s toros-{name} %(levelname)s %(name)s: %(message)s")
 
 
+def port_number(text: str) -> int:
+    """``--port``: 0 (any free port) to 65535, refused by argparse with one line otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number 0-65535 (0: any free one)")
+    return port
+
+
+def load_or_explain(prog: str, path: str | None):
+    """The configuration, or None after printing each of its problems on a line of its own."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            print(f"{prog}: {line}", file=sys.stderr)
+        return None
+
+
 def _serve(kind: str, argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog=f"toros-{kind}", description=f"The TOROS {kind} daemon (XML-RPC front_desk).")
     parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
-    parser.add_argument("--port", type=int, help="override the configured port (0: any free one)")
+    parser.add_argument("--port", type=port_number, help="override the configured port (0: any free one)")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"toros-{kind}: {exc}", file=sys.stderr)
+    config = load_or_explain(f"toros-{kind}", args.config)
+    if config is None:
         return 2
     setup_logging(config, kind, debug=args.debug)
     if kind == "telescope":
@@ -63,11 +85,11 @@ def _serve(kind: str, argv: list[str] | None) -> int:
     try:
         service = cls(config)
         server = service.serve(args.port)
-    except (DriverError, OSError) as exc:
+    except (DriverError, JournalError, OSError, ssl.SSLError) as exc:
         logging.getLogger(f"toros.{kind}").error("cannot start: %s", exc)
         return 1
-    print(f"toros-{kind}: serving XML-RPC on http://{server.server_address[0]}:{server.port} "
-          f"(config: {config.source})", flush=True)
+    print(f"toros-{kind}: serving XML-RPC on {'https' if server.tls else 'http'}://{server.server_address[0]}:"
+          f"{server.port} (config: {config.source})", flush=True)
     wait_for_stop()
     service.stop()
     return 0

@@ -7,8 +7,8 @@
     toros list --service preprocessor
 
 The service is chosen by ``--service`` (default: from the WOType:
-Observation -> telescope, Dome -> dome, else preprocessor); its address comes
-from the configuration (``--config``, as the daemons read it).
+Observation -> telescope, Dome -> dome, else preprocessor); its address, TLS
+and token come from the configuration (``--config``, as the daemons read it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from torosdrivers.config import ConfigError, load_config
+from .cli import load_or_explain
+from .security import service_proxy
 
 __all__ = ["main"]
 
@@ -82,17 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="the latest orders")
     for cmd in sub.choices.values():
         cmd.add_argument("--service", choices=sorted(_SERVICES), help="which daemon (default: from the WOType, or telescope)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a daemon (default: %(default)s)")
     args = p.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"toros: {exc}", file=sys.stderr)
+    config = load_or_explain("toros", args.config)
+    if config is None:
         return 2
     order = _order(args) if args.command == "submit" else {}
     service = _service_for(order, args.service) if args.command == "submit" else (args.service or "telescope")
     url = config.url(_SERVICES[service])
     try:
-        with xmlrpc.client.ServerProxy(url, allow_none=True) as proxy:
+        with service_proxy(config, _SERVICES[service], timeout=args.timeout) as proxy:
             if args.command == "submit":
                 receipt = proxy.front_desk(order)
                 print(f"{service}: accepted {receipt['ID']} ({receipt['WOType']}, priority {receipt['Priority']:g})"

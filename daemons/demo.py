@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import time
-import xmlrpc.client
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +26,11 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
+from torosdrivers.config import load_config
 from torosdrivers.coords import TOROS_SITE, to_altaz
 from torosdrivers.preview import stretch, write_png
 
+from .security import service_proxy
 from .workorders import EXAMPLE_DOME, EXAMPLE_OBSERVATION
 
 __all__ = ["main"]
@@ -111,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             process, line = _start(["torosdrivers.daemons.cli", kind, "--config", str(config_path)], log)
             processes.append(process)
             print(f"  {line.split(' (config')[0]}")
-        telescope = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{ports['Telescope']}", allow_none=True)
-        dome = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{ports['Dome']}", allow_none=True)
-        preprocessor = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{ports['Preprocessor']}", allow_none=True)
+        loaded = load_config(config_path)
+        telescope, dome, preprocessor = (service_proxy(loaded, s) for s in ("Telescope", "Dome", "Preprocessor"))
         print(f"\nSubmitting the documentation's work orders (simulated sky at {start.isot[:16]} UTC):")
         print(f"  telescope receipt: {telescope.front_desk(OBSERVATION)}")
         print(f"  dome receipt:      {dome.front_desk(DOME)}")

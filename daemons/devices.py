@@ -23,11 +23,11 @@ import sys
 from torosdrivers._version import __version__
 from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
-from torosdrivers.config import Config, ConfigError, Devices, build_hardware, load_config
+from torosdrivers.config import Config, Devices, build_hardware
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
 
-from .cli import setup_logging
+from .cli import load_or_explain, port_number, setup_logging
 
 __all__ = ["DeviceServer", "main"]
 
@@ -96,14 +96,12 @@ class DeviceServer:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="toros-devices", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
-    parser.add_argument("--port", type=int, help="override Device Server.Port (0: any free one)")
+    parser.add_argument("--port", type=port_number, help="override Device Server.Port (0: any free one)")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"toros-devices: {exc}", file=sys.stderr)
+    config = load_or_explain("toros-devices", args.config)
+    if config is None:
         return 2
     setup_logging(config, "devices", debug=args.debug)
     try:

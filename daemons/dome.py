@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from torosdrivers.config import Config, Devices, build_devices
+from torosdrivers.errors import NotConnectedError
 
 from .service import OrderCancelled, Service
 from .workorders import DomeOrder, validate_dome
@@ -21,15 +22,23 @@ class DomeService(Service):
     def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
         super().__init__(config, journal)
         self.dome = (devices or build_devices(config, ("Dome",))).dome
+        self.actions: list[str] | None = None  # read at connect: the order check never asks the dome
 
     def connect(self) -> None:
         self.dome.connect()
+        self.actions = self.dome.supported_actions
 
     def disconnect(self) -> None:
         self.dome.disconnect()
 
+    def ping(self) -> None:
+        self.dome.ping()
+
     def validate(self, work_order) -> DomeOrder:
-        return validate_dome(work_order, self.dome.supported_actions)
+        if self.actions is None:
+            raise NotConnectedError(f"the dome has not been reached since this daemon started, so its actions are "
+                                    f"unknown ({self._device_problem})")
+        return validate_dome(work_order, self.actions)
 
     def run(self, order: DomeOrder, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
         done = []

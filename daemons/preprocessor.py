@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from torosdrivers.config import Config
@@ -27,7 +28,7 @@ class PreprocessorService(Service):
         self.catalog.close()
 
     def validate(self, work_order) -> CalibrationOrder:
-        return validate_calibration(work_order)
+        return validate_calibration(work_order, Path(self.config["Data Directory"]))
 
     def run(self, order: CalibrationOrder, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
         report = process_night(order.location, catalog=self.catalog, progress=progress)

@@ -1,10 +1,24 @@
 """What every TOROS daemon is: XML-RPC ``front_desk`` over a journal and a worker.
 
-``front_desk(work_order)`` validates, journals (durably) and answers a
-receipt at once; a worker thread runs the orders by priority then arrival.
-``status(ID)``, ``cancel(ID)`` and ``list_orders()`` complete the interface.
-A bad order is a Fault naming the field; a device fault fails the order with
-the driver's message; the daemon keeps serving either way.
+``front_desk(work_order)`` checks the order completely (against the device
+capabilities read at connect, never by asking a device), journals it durably
+and answers a receipt at once; a worker thread runs the orders by priority
+then arrival. ``status(ID)``, ``cancel(ID)``, ``list_orders()`` and
+``health()`` complete the interface.
+
+What keeps a daemon trustworthy unattended:
+
+- A bad order is Fault 1 naming the field; a journal that cannot be written
+  (disk full) is Fault 5 for every new order until it can, and ``health``
+  says so; nothing already accepted is lost.
+- The worker never dies: any exception fails the order in hand with the
+  reason, is logged with its traceback, and the loop goes on.
+- A device that drops (found by the ping before each order and every
+  `PING_INTERVAL` s of idling, or by an order failing on the link) is
+  reconnected with backoff, logged; the capabilities the order check uses are
+  read again on reconnect. Orders wait in the queue meanwhile, unrun.
+- Under systemd (``Type=notify``, ``WatchdogSec``) the daemon reports ready,
+  and feeds the watchdog only while its worker and server are healthy.
 """
 
 from __future__ import annotations
@@ -13,17 +27,29 @@ import abc
 import json
 import logging
 import threading
+import time
 from typing import Any, Callable
 from xmlrpc.client import Fault
 
+from torosdrivers._version import __version__
 from torosdrivers.config import Config
-from torosdrivers.errors import DriverError
+from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverError, NotConnectedError
 
-from .journal import Journal
+from . import notify
+from .journal import Journal, JournalError
 from .rpc import RPCServer
-from .workorders import FAULT_DEVICE, FAULT_UNKNOWN_ORDER, Order, WorkOrderError
+from .security import server_tls, token_of
+from .workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError
 
-__all__ = ["Service", "OrderCancelled"]
+__all__ = ["Service", "OrderCancelled", "RECONNECT_BACKOFF"]
+
+#: Seconds between reconnect attempts: doubling from the first to the last, then the last.
+RECONNECT_BACKOFF = (1.0, 60.0)
+#: The idle worker pings its devices this often (seconds).
+PING_INTERVAL = 10.0
+#: A worker whose idle loop has not turned for this long (seconds) is unhealthy.
+STALL_SECONDS = 30.0
+_LINK_ERRORS = (NotConnectedError, CommunicationError, DeviceTimeoutError)
 
 
 class OrderCancelled(Exception):
@@ -51,6 +77,13 @@ class Service(abc.ABC):
     journal
         Path of this daemon's journal (default: ``Database.Journal`` with the
         service name added).
+
+    Raises
+    ------
+    JournalBusyError
+        Another daemon owns the journal.
+    JournalError
+        The journal cannot be opened.
     """
 
     #: Name of the service: "telescope", "dome", "preprocessor".
@@ -64,22 +97,36 @@ class Service(abc.ABC):
         path = journal or (base[: -len(".sqlite")] if base.endswith(".sqlite") else base) + f"-{self.name}.sqlite"
         self.journal = Journal(path, self.name)
         self.log = logging.getLogger(f"toros.{self.name}")
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # the worker's
+        self._closed = threading.Event()  # the whole daemon's
         self._worker = threading.Thread(target=self._work, name=f"toros-{self.name}-worker", daemon=True)
+        self._server_thread: threading.Thread | None = None
         self.server: RPCServer | None = None
+        self._loop_at = time.monotonic()  # when the worker loop last turned
+        self._doing = "starting"
+        self._running: str | None = None  # the order in hand
+        self._unfinished: list[tuple[str, str, str, str]] = []  # (ID, state, result, error) to journal
+        self._devices_ok = False
+        self._device_problem = "not connected yet"
+        self._retry_at = 0.0
+        self._backoff = RECONNECT_BACKOFF[0]
+        self._pinged_at = 0.0
 
     # -- XML-RPC methods -------------------------------------------------------------
     def front_desk(self, work_order: Any) -> dict[str, Any]:
-        """Accept a work order: validate it, journal it, and answer a receipt (it runs later)."""
+        """Accept a work order: check it, journal it, and answer a receipt (it runs later)."""
         try:
             order = self.validate(work_order)
         except WorkOrderError as exc:
             self.log.info("refused a work order: %s", exc)
             raise Fault(exc.code, str(exc)) from None
-        except DriverError as exc:  # a device the check consults (the filter wheel's names) failed
-            self.log.error("cannot check a work order: %s", exc)
-            raise Fault(FAULT_DEVICE, f"device fault while checking the work order: {exc}") from None
-        row, created = self.journal.accept(order.id, order.wotype, order.priority, order.raw)
+        except DriverError as exc:  # capabilities not read yet: the devices have not been reached
+            raise Fault(FAULT_DEVICE, f"cannot check the work order: {exc}") from None
+        try:
+            row, created = self.journal.accept(order.id, order.wotype, order.priority, order.raw)
+        except JournalError as exc:
+            self.log.error("refused %s: %s", order.id, exc)
+            raise Fault(FAULT_SERVER, f"the order was not accepted: {exc}; send it again later") from None
         if created:
             self.log.info("accepted %s %s (priority %g)", order.wotype, order.id, order.priority)
         else:
@@ -90,14 +137,17 @@ class Service(abc.ABC):
         """State, progress, result or error of an order."""
         row = self.journal.get(str(order_id))
         if row is None:
-            raise Fault(FAULT_UNKNOWN_ORDER, f"ID={order_id!r}: no such work order at the {self.name} daemon")
+            raise Fault(FAULT_UNKNOWN_ORDER, f"ID={str(order_id)[:120]!r}: no such work order at the {self.name} daemon")
         return _status(row)
 
     def cancel(self, order_id: str) -> dict[str, Any]:
         """Cancel a queued order, or ask a running one to stop between steps."""
-        row = self.journal.cancel(str(order_id))
+        try:
+            row = self.journal.cancel(str(order_id))
+        except JournalError as exc:
+            raise Fault(FAULT_SERVER, f"cannot cancel: {exc}") from None
         if row is None:
-            raise Fault(FAULT_UNKNOWN_ORDER, f"ID={order_id!r}: no such work order at the {self.name} daemon")
+            raise Fault(FAULT_UNKNOWN_ORDER, f"ID={str(order_id)[:120]!r}: no such work order at the {self.name} daemon")
         self.log.info("cancel of %s asked (state %s)", order_id, row["state"])
         return _status(row)
 
@@ -105,29 +155,62 @@ class Service(abc.ABC):
         """The latest 100 orders, newest first."""
         return [_status(r) for r in self.journal.list(100)]
 
+    def health(self) -> dict[str, Any]:
+        """Whether this daemon can take and run orders, and why not.
+
+        ``Healthy`` is what systemd's watchdog and monitors act on: the worker
+        is alive and turning (or running an order), the server thread is
+        alive, and the journal can be written.
+        """
+        alive = self._worker.is_alive()
+        age = time.monotonic() - self._loop_at
+        worker = "dead" if not alive else self._doing
+        if alive and self._running is None and age > STALL_SECONDS:
+            worker = f"stalled for {age:.0f} s ({self._doing})"
+        server = self._server_thread is None or self._server_thread.is_alive()
+        problems = []
+        if worker == "dead" or worker.startswith("stalled"):
+            problems.append(f"worker {worker}")
+        if not server:
+            problems.append("XML-RPC server thread stopped")
+        if self.journal.error:
+            problems.append(self.journal.error)
+        devices = "connected" if self._devices_ok else f"{self._device_problem}; next attempt in " \
+            f"{max(0.0, self._retry_at - time.monotonic()):.0f} s"
+        return {"Service": self.name, "Version": __version__, "Healthy": not problems, "Problems": problems,
+                "Worker": worker, "Running": self._running or "", "Last Loop Age": round(age, 3),
+                "Journal": self.journal.error or "ok", "Devices": devices, "Orders": self.journal.counts()}
+
     # -- life ---------------------------------------------------------------------------
     def serve(self, port: int | None = None) -> RPCServer:
         """Start the worker and the XML-RPC server (in background threads); returns the server."""
         host, configured = self.config.address(self.address_key)
         security = self.config["Security"]
-        self.server = RPCServer((host, configured if port is None else port), allowed=self.config.allowed_networks,
-                                max_request_bytes=int(security["Max Request Bytes"]),
-                                client_timeout=float(security["Client Timeout"]), title=f"TOROS {self.name}")
-        for method in (self.front_desk, self.status, self.cancel, self.list_orders):
+        self.server = RPCServer(
+            (host, configured if port is None else port), allowed=self.config.allowed_networks,
+            max_request_bytes=int(security["Max Request Bytes"]), client_timeout=float(security["Client Timeout"]),
+            max_connections=int(security["Max Connections"]), allowed_hosts=security["Allowed Hosts"],
+            allowed_origins=security["Allowed Origins"], token=token_of(self.config), tls=server_tls(self.config),
+            title=f"TOROS {self.name}")
+        for method in (self.front_desk, self.status, self.cancel, self.list_orders, self.health):
             self.server.register_function(method)
         self.start()
-        threading.Thread(target=self.server.serve_forever, args=(0.1,), name=f"toros-{self.name}-rpc",
-                         daemon=True).start()
-        self.log.info("serving XML-RPC on http://%s:%d", *self.server.server_address[:2])
+        self._server_thread = threading.Thread(target=self.server.serve_forever, args=(0.1,),
+                                               name=f"toros-{self.name}-rpc", daemon=True)
+        self._server_thread.start()
+        self.log.info("serving XML-RPC on %s://%s:%d", "https" if self.server.tls else "http",
+                      *self.server.server_address[:2])
+        notify.start(self, self.name, self._closed)
         return self.server
 
     def start(self) -> None:
         for order_id in self.journal.recover():
             self.log.warning("order %s was interrupted by the last shutdown: marked failed", order_id)
-        self.connect()
+        self._reconnect(first=True)
         self._worker.start()
 
     def stop(self) -> None:
+        self._closed.set()
         self._stop.set()
         if self.server is not None:
             self.server.shutdown()
@@ -136,47 +219,145 @@ class Service(abc.ABC):
         self.disconnect()
         self.journal.close()
 
+    # -- devices --------------------------------------------------------------------------
+    def _reconnect(self, first: bool = False) -> bool:
+        """Connect the devices and read their capabilities; on failure schedule the next attempt."""
+        if not first:
+            self.log.info("reconnecting the devices (%s)", self._device_problem)
+            try:
+                self.disconnect()
+            except Exception:  # a half-gone link may fail to close; the connect below decides
+                self.log.debug("disconnect before reconnecting failed", exc_info=True)
+        try:
+            self.connect()
+        except DriverError as exc:
+            self._devices_ok = False
+            self._device_problem = f"cannot connect: {exc}"
+            self._retry_at = time.monotonic() + self._backoff
+            self.log.error("%s; retrying in %.0f s", self._device_problem, self._backoff)
+            self._backoff = min(self._backoff * 2, RECONNECT_BACKOFF[1])
+            return False
+        if not first or not self._devices_ok:
+            self.log.info("devices connected")
+        self._devices_ok, self._device_problem = True, ""
+        self._backoff = RECONNECT_BACKOFF[0]
+        self._pinged_at = time.monotonic()
+        return True
+
+    def _dropped(self, why: str) -> None:
+        self.log.error("devices dropped: %s", why)
+        self._devices_ok, self._device_problem, self._retry_at = False, f"dropped: {why}", time.monotonic()
+
+    def _devices_ready(self) -> bool:
+        """Between orders: reconnect when due, ping when idle long enough."""
+        now = time.monotonic()
+        if not self._devices_ok:
+            return now >= self._retry_at and self._reconnect()
+        if now - self._pinged_at >= PING_INTERVAL:
+            self._pinged_at = now
+            try:
+                self.ping()
+            except DriverError as exc:
+                self._dropped(str(exc))
+                return False
+        return True
+
+    # -- the worker -------------------------------------------------------------------------
     def _work(self) -> None:
         while not self._stop.is_set():
-            row = self.journal.next(timeout=0.2)
-            if row is None:
-                continue
-            order_id = row["id"]
-            self.log.info("running %s", order_id)
+            self._loop_at = time.monotonic()
             try:
-                order = self.validate(json.loads(row["body"]))
-                result = self.run(order, lambda text: self.journal.progress(order_id, text),
-                                  lambda: self.journal.cancel_requested(order_id) or self._stop.is_set())
-            except OrderCancelled:
-                self.journal.finish(order_id, "cancelled", error="cancelled while running")
-                self.log.info("%s cancelled", order_id)
-            except (DriverError, WorkOrderError) as exc:
-                self.journal.finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}")
-                self.log.error("%s failed: %s", order_id, exc)
-                self.on_fault(exc)
-            except Exception as exc:  # a bug must fail the order, not the daemon
-                self.journal.finish(order_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}")
-                self.log.exception("%s failed with an internal error", order_id)
-                self.on_fault(exc)
-            else:
-                self.journal.finish(order_id, "done", result=result)
-                self.log.info("%s done: %s", order_id, result)
+                self._turn()
+            except Exception:  # the loop itself failed (the journal, most likely): log, wait, go on
+                self.log.exception("worker loop error; going on")
+                self._doing = "recovering from a loop error"
+                self._stop.wait(1.0)
+        try:
+            self._record_outcomes()
+        except JournalError as exc:
+            self.log.error("stopping with outcomes the journal could not take: %s (%s)", self._unfinished, exc)
+
+    def _record_outcomes(self) -> None:
+        while self._unfinished:
+            order_id, state, result, error = self._unfinished[0]
+            self.journal.finish(order_id, state, result=result, error=error)
+            self._unfinished.pop(0)
+
+    def _turn(self) -> None:
+        if not self._devices_ready():
+            self._record_outcomes()
+            self._doing = f"waiting for the devices ({self._device_problem})"
+            self._stop.wait(0.2)
+            return
+        self._doing = "idle"
+        row = self.journal.next(timeout=0.2, finished=self._unfinished)  # outcomes and the next take: one commit
+        self._unfinished.clear()
+        if row is None:
+            return
+        try:
+            self.ping()  # before anything moves: a device server restarted since the last order is found here
+        except DriverError as exc:
+            self._dropped(str(exc))
+            self.journal.requeue(row["id"], f"devices dropped ({exc}); reconnecting")
+            self.log.warning("%s back in the queue until the devices are back", row["id"])
+            return
+        self._running = row["id"]
+        self._doing = f"running {row['id']}"
+        try:
+            self._run(row)
+        finally:
+            self._running = None
+            self._pinged_at = time.monotonic()
+
+    def _run(self, row: dict) -> None:
+        order_id = row["id"]
+        self.log.info("running %s", order_id)
+        try:
+            order = self.validate(json.loads(row["body"]))
+            result = self.run(order, lambda text: self.journal.progress(order_id, text),
+                              lambda: self.journal.cancel_requested(order_id) or self._stop.is_set())
+        except OrderCancelled:
+            self._finish(order_id, "cancelled", error="cancelled while running")
+            self.log.info("%s cancelled", order_id)
+        except (DriverError, WorkOrderError) as exc:
+            self._finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            self.log.error("%s failed: %s", order_id, exc)
+            if isinstance(exc, _LINK_ERRORS):
+                self._dropped(str(exc))
+            self.on_fault(exc)
+        except JournalError as exc:
+            self._finish(order_id, "failed", error=f"the journal could not record its progress: {exc}")
+            self.log.error("%s failed: %s", order_id, exc)
+            self.on_fault(exc)
+        except Exception as exc:  # a bug must fail the order, not the daemon
+            self.log.exception("%s failed with an internal error", order_id)
+            self._finish(order_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}")
+            self.on_fault(exc)
+        else:
+            self._finish(order_id, "done", result=result)
+            self.log.info("%s done: %s", order_id, result)
+
+    def _finish(self, order_id: str, state: str, *, result: str = "", error: str = "") -> None:
+        """Queue an outcome for the journal: recorded with the next take (or retried until it can be)."""
+        self._unfinished.append((order_id, state, result, error))
 
     # -- what a service does -------------------------------------------------------------
     def connect(self) -> None:
-        """Connect the service's devices (before the worker starts)."""
+        """Connect the service's devices and read the capabilities the order check uses."""
 
     def disconnect(self) -> None:
         """Disconnect the service's devices."""
+
+    def ping(self) -> None:
+        """Check the service's devices still answer (`torosdrivers.device.Device.ping`)."""
 
     def on_fault(self, error: Exception) -> None:
         """Leave the hardware safe after a failed order."""
 
     @abc.abstractmethod
     def validate(self, work_order: Any) -> Order:
-        """Check a work order, raising `WorkOrderError`."""
+        """Check a work order, raising `WorkOrderError`; must not touch a device."""
 
     @abc.abstractmethod
     def run(self, order: Order, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
         """Carry out an order; returns a one-line result. Raise `OrderCancelled` when ``cancelled()``."""
-

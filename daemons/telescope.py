@@ -18,10 +18,11 @@ from astropy.time import Time, TimeDelta
 
 from torosdrivers.config import Config, Devices, build_devices
 from torosdrivers.dome import ShutterState
-from torosdrivers.errors import DriverError
+from torosdrivers.errors import DriverError, NotConnectedError
 
 from .service import OrderCancelled, Service
-from .workorders import Observation, validate_observation
+from .security import service_proxy
+from .workorders import DERIVED_ID_SUFFIX, Observation, validate_observation
 
 __all__ = ["TelescopeService", "night_folder"]
 
@@ -48,10 +49,16 @@ class TelescopeService(Service):
         super().__init__(config, journal)
         self.devices = devices or build_devices(config)
         self.data = Path(config["Data Directory"])
+        self.filters: list[str] | None = None  # read at connect: the order check never asks the wheel
 
     def connect(self) -> None:
         for device in self.devices.all():
             device.connect()
+        self.filters = self.devices.filter_wheel.names
+
+    def ping(self) -> None:
+        for device in self.devices.all():
+            device.ping()
 
     def disconnect(self) -> None:
         for device in reversed(self.devices.all()):
@@ -61,7 +68,10 @@ class TelescopeService(Service):
                 self.log.warning("disconnecting %s: %s", device.name, exc)
 
     def validate(self, work_order) -> Observation:
-        return validate_observation(work_order, filters=self.devices.filter_wheel.names)
+        if self.filters is None:
+            raise NotConnectedError(f"the filter wheel has not been reached since this daemon started, so its "
+                                    f"filters are unknown ({self._device_problem})")
+        return validate_observation(work_order, filters=self.filters)
 
     def on_fault(self, error: Exception) -> None:
         if str(self.config["Telescope"]["On Fault"]).lower() != "close":
@@ -85,7 +95,7 @@ class TelescopeService(Service):
         night = night_folder(self.data, mount.time)
         night.mkdir(parents=True, exist_ok=True)
         stem = _safe(order.id)
-        cards = {"WO_ID": order.id[:68], "OBSERVER": order.user[:68]}
+        cards = {"WO_ID": order.id, "OBSERVER": order.user}  # transliterated to ASCII, long ones CONTINUEd
         written: list[Path] = []
 
         def save(frame, kind: str, i: int) -> None:
@@ -128,10 +138,10 @@ class TelescopeService(Service):
         return f"{len(written)} frames in {night}; {handed}"
 
     def _hand_to_preprocessor(self, order: Observation, night: Path) -> str:
-        request = {"ID": f"{order.id}/calibration", "WOType": "Calibration", "User": f"telescope for {order.user}",
+        request = {"ID": order.id + DERIVED_ID_SUFFIX, "WOType": "Calibration", "User": order.user,
                    "Priority": order.priority, "Request": "Exposure Calibration", "File Location": str(night)}
         try:
-            with xmlrpc.client.ServerProxy(self.config.url("Preprocessor"), allow_none=True) as proxy:
+            with service_proxy(self.config, "Preprocessor") as proxy:
                 receipt = proxy.front_desk(request)
         except (OSError, xmlrpc.client.Error) as exc:
             self.log.warning("%s: the preprocessor did not take the night: %s", order.id, exc)

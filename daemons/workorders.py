@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from astropy.coordinates import SkyCoord
 
 from torosdrivers.coords import dec_degrees, ra_degrees
+from torosdrivers.dome.actions import check_parameters
 from torosdrivers.errors import InvalidValueError
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "WorkOrderError", "COMMON_KEYS", "OBSERVATION_KEYS", "DOME_COMMANDS",
     "Order", "Observation", "DomeOrder", "CalibrationOrder",
     "validate_observation", "validate_dome", "validate_calibration", "DEFAULT_PRIORITY",
-    "EXAMPLE_OBSERVATION", "EXAMPLE_DOME",
+    "EXAMPLE_OBSERVATION", "EXAMPLE_DOME", "MAX_ID_CHARS", "MAX_DERIVED_ID_CHARS", "MAX_TEXT_CHARS", "DERIVED_ID_SUFFIX", "shorten",
 ]
 
 #: Fault codes.
@@ -36,6 +37,14 @@ FAULT_UNKNOWN_ORDER = 4  # status/cancel of an ID never received
 FAULT_SERVER = 5  # an unexpected error in the daemon
 
 DEFAULT_PRIORITY = 5.0
+#: The most an ID may hold: the hand-off IDs derived from it (``<ID>/calibration``) must fit in 128.
+MAX_ID_CHARS = 112
+#: The most a derived ID (the preprocessor's orders) may hold.
+MAX_DERIVED_ID_CHARS = 128
+#: The ID a telescope order's calibration hand-off takes (``ID + DERIVED_ID_SUFFIX``).
+DERIVED_ID_SUFFIX = "/calibration"
+#: The most a text field (User, Type of object, ...) may hold.
+MAX_TEXT_CHARS = 256
 
 #: The Observation work order of the TOROS documentation, verbatim.
 EXAMPLE_OBSERVATION = {
@@ -64,8 +73,19 @@ class WorkOrderError(Exception):
         self.code = code
 
 
+def shorten(text: object, limit: int) -> str:
+    """``text`` (or its ``str``) cut to ``limit`` characters, marked with ``...`` where cut."""
+    text = text if isinstance(text, str) else str(text)
+    return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
+
+
 def _bad(field_name: str, value: object, expected: str) -> WorkOrderError:
-    return WorkOrderError(f"{field_name}={value!r}: expected {expected}")
+    return WorkOrderError(f"{field_name}={shorten(repr(value), 80)}: expected {expected}")
+
+
+def _printable(text: str) -> bool:
+    # Any script is welcome (UTF-8 names are normal here); control characters are not text.
+    return text.isprintable()
 
 
 @dataclass
@@ -109,7 +129,7 @@ class CalibrationOrder(Order):
     location: Path = Path(".")
 
 
-def _common(wo: object, wotype: str | None, known: tuple[str, ...] | None) -> dict:
+def _common(wo: object, wotype: str | None, known: tuple[str, ...] | None, max_id: int = MAX_ID_CHARS) -> dict:
     if not isinstance(wo, dict):
         raise WorkOrderError(f"work order: expected a struct (dictionary), got {type(wo).__name__}")
     for key in wo:
@@ -121,12 +141,15 @@ def _common(wo: object, wotype: str | None, known: tuple[str, ...] | None) -> di
             key = unknown[0]
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise WorkOrderError(f"unknown key {key!r}{hint} Known keys: {list(known)}")
+            raise WorkOrderError(f"unknown key {shorten(repr(key), 80)}{hint} Known keys: {list(known)}")
     order_id = wo.get("ID")
     if isinstance(order_id, bool) or not isinstance(order_id, (str, int)) or not str(order_id).strip():
         raise _bad("ID", order_id, "a non-empty string")
-    if len(str(order_id)) > 128:
-        raise _bad("ID", str(order_id)[:20] + "...", "at most 128 characters")
+    if len(str(order_id)) > max_id:
+        room = " (room for the IDs derived from it)" if max_id < MAX_DERIVED_ID_CHARS else ""
+        raise _bad("ID", order_id, f"at most {max_id} characters{room}, got {len(str(order_id))}")
+    if not _printable(str(order_id)):
+        raise _bad("ID", order_id, "printable text, without control characters")
     if wotype is not None and wo.get("WOType") != wotype:
         raise _bad("WOType", wo.get("WOType"), f"{wotype!r}")
     priority = wo.get("Priority")
@@ -142,17 +165,19 @@ def _common(wo: object, wotype: str | None, known: tuple[str, ...] | None) -> di
             stamp = (stamp if isinstance(stamp, datetime) else datetime.fromisoformat(stamp)).isoformat()
         except ValueError:
             raise _bad("Datetime", stamp, "an ISO 8601 date and time, e.g. '2019-03-05T14:34:54.234'") from None
-    user = wo.get("User", "")
-    if not isinstance(user, str):
-        raise _bad("User", user, "text")
     return {"id": str(order_id), "wotype": str(wo.get("WOType")), "priority": float(priority),
-            "datetime": stamp or "", "user": user, "raw": dict(wo)}
+            "datetime": stamp or "", "user": _text(wo, "User"), "raw": dict(wo)}
 
 
 def _text(wo: dict, key: str, default: str = "") -> str:
+    """A free-text field: any script, printable, at most `MAX_TEXT_CHARS`."""
     value = wo.get(key, default)
     if not isinstance(value, str):
         raise _bad(key, value, "text")
+    if len(value) > MAX_TEXT_CHARS:
+        raise _bad(key, value, f"at most {MAX_TEXT_CHARS} characters, got {len(value)}")
+    if not _printable(value):
+        raise _bad(key, value, "printable text, without control characters")
     return value
 
 
@@ -215,7 +240,15 @@ def validate_dome(wo: object, actions: list[str]) -> DomeOrder:
     """Check a Dome work order: standard commands and the dome's own actions, in order.
 
     A key that is neither a common key nor a standard command names a device
-    action (``Blink01``): it is accepted only if the dome lists it.
+    action (``Blink01``): it is accepted only if the dome lists it, with
+    parameters its declaration accepts (`torosdrivers.dome.actions`).
+
+    Parameters
+    ----------
+    wo
+        The work order.
+    actions
+        The dome's ``SupportedActions``, as read when it was connected.
     """
     common = _common(wo, "Dome", None)
     assert isinstance(wo, dict)
@@ -237,18 +270,23 @@ def validate_dome(wo: object, actions: list[str]) -> DomeOrder:
         elif key.casefold() in folded:
             if value is False:
                 continue  # "Blink01": False asks for nothing
+            name = folded[key.casefold()]
             if value is True or value == "":
                 parameters = ""
-            elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            elif isinstance(value, (str, int)) and not isinstance(value, bool):
                 parameters = str(value)
             else:
                 raise _bad(key, value, "True, or the action's parameters as text")
-            commands.append((folded[key.casefold()], parameters))
+            try:
+                parameters = check_parameters(name, parameters)
+            except InvalidValueError as exc:
+                raise WorkOrderError(f"{key}: {exc}") from None
+            commands.append((name, parameters))
         else:
             close = difflib.get_close_matches(key, [*DOME_COMMANDS, *actions], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise WorkOrderError(
-                f"{key!r} is not a dome command nor an action of this dome{hint} "
+                f"{shorten(repr(key), 80)} is not a dome command nor an action of this dome{hint} "
                 f"Commands: {list(DOME_COMMANDS)}; actions: {actions}", FAULT_UNSUPPORTED,
             )
     if not commands:
@@ -256,19 +294,33 @@ def validate_dome(wo: object, actions: list[str]) -> DomeOrder:
     return DomeOrder(**common, commands=commands)
 
 
-def validate_calibration(wo: object) -> CalibrationOrder:
-    """Check an ``Exposure Calibration`` request (the original preprocessor's)."""
-    common = _common(wo, None, CALIBRATION_KEYS)
+def validate_calibration(wo: object, data: Path) -> CalibrationOrder:
+    """Check an ``Exposure Calibration`` request (the original preprocessor's).
+
+    Parameters
+    ----------
+    wo
+        The work order; ``WOType`` must be ``Calibration``.
+    data
+        The configured data directory: ``File Location`` must be a folder in
+        it (the preprocessor writes ``products/`` there, so no other folder is
+        ever written).
+    """
+    common = _common(wo, "Calibration", CALIBRATION_KEYS, max_id=MAX_DERIVED_ID_CHARS)
     assert isinstance(wo, dict)
     if wo.get("Request") != "Exposure Calibration":
         raise _bad("Request", wo.get("Request"), "'Exposure Calibration'")
     location = wo.get("File Location")
-    if not isinstance(location, str) or not location:
+    if not isinstance(location, str) or not location or not _printable(location):
         raise _bad("File Location", location, "the URL or path of a night's folder of FITS files")
     parsed = urlparse(location)
     if parsed.scheme not in ("", "file"):
         raise _bad("File Location", location, "a local path or a file:// URL")
     folder = Path(parsed.path if parsed.scheme == "file" else location)
-    if not folder.is_dir():
+    root = Path(data).resolve()
+    resolved = (root / folder).resolve()  # a relative path is taken inside the data directory
+    if resolved != root and root not in resolved.parents:
+        raise _bad("File Location", location, f"a folder inside the data directory {str(root)!r}")
+    if not resolved.is_dir():
         raise _bad("File Location", location, "an existing folder")
-    return CalibrationOrder(**common, location=folder)
+    return CalibrationOrder(**common, location=resolved)

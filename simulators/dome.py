@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from torosdrivers.dome.actions import check_parameters
 from torosdrivers.dome.base import Dome, ShutterState
-from torosdrivers.errors import InvalidValueError
 
 from .clock import Ramp, SimClock, Timer
 
@@ -145,21 +145,13 @@ class SimulatedDome(Dome):
         return list(self.ACTIONS)
 
     def _action(self, name: str, parameters: str) -> str:
-        text = parameters.strip()
+        text = check_parameters(name, parameters)  # the declared parameters (torosdrivers.dome.actions)
         if name == "Blink01":
-            try:
-                count = int(text) if text else 1
-            except ValueError:
-                count = -1
-            if not 1 <= count <= 100:
-                raise InvalidValueError(f"Blink01 parameters={parameters!r}: expected a blink count from 1 to 100")
+            count = int(text or 1)
             with self._light_lock:
                 self.blinks += count
             return f"indicator blinked {count} time{'s' if count > 1 else ''}"
         # FlatLamp
-        word = text.lower()
-        if word not in ("", "on", "off"):
-            raise InvalidValueError(f"FlatLamp parameters={parameters!r}: expected 'on', 'off' or ''")
-        if word:
-            self.lamp_on = word == "on"
+        if text:
+            self.lamp_on = text == "on"
         return "on" if self.lamp_on else "off"

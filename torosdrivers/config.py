@@ -11,6 +11,7 @@ the problem.
 from __future__ import annotations
 
 import copy
+import difflib
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .config_schema import check
 from .errors import InvalidValueError
 
 __all__ = ["ConfigError", "DEFAULT_PATH", "DEFAULTS", "KINDS", "Config", "config_path", "load_config", "build_devices",
@@ -35,8 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "Logging": {"File": str(_HOME / "logs" / "toros.log"), "Log Level": "INFO", "Wire Trace": False},
     "Database": {"Journal": str(_HOME / "journal.sqlite"), "Catalog": str(_HOME / "catalog.sqlite")},
     "Data Directory": str(_HOME / "data"),
-    "Security": {"Allowed Networks": ["127.0.0.0/8", "::1/128"], "Max Request Bytes": 262144,
-                 "Client Timeout": 10.0},
+    "Security": {"Allowed Networks": ["127.0.0.0/8", "::1/128"], "Allowed Hosts": [], "Allowed Origins": [],
+                 "Max Request Bytes": 262144, "Max Connections": 128, "Client Timeout": 10.0,
+                 "Token File": "", "TLS Certificate": "", "TLS Key": ""},
     "Site": {"Name": "TOROS", "Latitude": -24.6228, "Longitude": -67.3283, "Elevation": 4650.0},
     "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0},
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": ""},
@@ -47,15 +50,6 @@ DEFAULTS: dict[str, Any] = {
         "Dome": {"Backend": "simulator"},
     },
 }
-
-_BACKENDS = {
-    "Camera": ("simulator", "alpaca"),
-    "Filter Wheel": ("simulator", "alpaca", "qhycfw"),
-    "Mount": ("simulator", "alpaca", "lx200"),
-    "Dome": ("simulator", "alpaca", "ddw"),
-}
-_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
 
 class ConfigError(InvalidValueError):
     """A configuration that cannot be used: names the file, the key and the problem."""
@@ -95,12 +89,13 @@ class Config:
         return str(section["IP"]), int(section["Port"])
 
     def url(self, service: str) -> str:
-        """The XML-RPC URL a client uses to reach a service."""
+        """The XML-RPC URL a client uses to reach a service (``https:`` when TLS is configured)."""
         section = self.data[f"{service} Address"]
+        scheme = "https" if self.data["Security"]["TLS Certificate"] else "http"
         if service == "Preprocessor" and section.get("HTTP"):
-            return str(section["HTTP"])
+            return scheme + ":" + str(section["HTTP"]).partition(":")[2]
         host, port = self.address(service)
-        return f"http://{host}:{port}"
+        return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
     @property
     def device_server(self) -> str | None:
@@ -136,63 +131,28 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         loaded = yaml.safe_load(chosen.read_text()) or {}
     except OSError as exc:
         raise ConfigError(f"{chosen}: cannot read the configuration: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{chosen}: not a text file (byte {exc.start} is not UTF-8)") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"{chosen}: expected a mapping of sections at the top, got {type(loaded).__name__}")
-    unknown = sorted(set(loaded) - set(DEFAULTS))
+    unknown = [key for key in loaded if key not in DEFAULTS]
     if unknown:
-        raise ConfigError(f"{chosen}: unknown section(s) {unknown}; expected some of {sorted(DEFAULTS)}")
+        lines = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), list(DEFAULTS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected some of {sorted(DEFAULTS)}"
+            lines.append(f"{chosen}: {str(key)[:60]!r}: unknown section; {hint}")
+        raise ConfigError("\n".join(lines))
     return _check(_merge(DEFAULTS, loaded), str(chosen))
 
 
 def _check(data: dict, source: str) -> Config:
-    def bad(key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{source}: {key}: {problem}")
-
-    for key in ("Preprocessor Address", "Telescope Address", "Dome Address", "Device Server"):
-        section = data[key]
-        if not isinstance(section, dict):
-            raise bad(key, "expected a mapping with IP and Port")
-        try:
-            ipaddress.ip_address(str(section.get("IP")))
-        except ValueError:
-            raise bad(f"{key}.IP", f"{section.get('IP')!r} is not an IP address") from None
-        port = section.get("Port")
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise bad(f"{key}.Port", f"{port!r} is not a port number 1-65535")
-    for key in ("Enabled", "Discovery"):
-        if not isinstance(data["Device Server"].get(key), bool):
-            raise bad(f"Device Server.{key}", f"{data['Device Server'].get(key)!r}: expected true or false")
-    if not isinstance(data["Logging"].get("Wire Trace"), bool):
-        raise bad("Logging.Wire Trace", f"{data['Logging'].get('Wire Trace')!r}: expected true or false")
-    level = str(data["Logging"].get("Log Level", "")).upper()
-    if level not in _LEVELS:
-        raise bad("Logging.Log Level", f"{data['Logging'].get('Log Level')!r}: expected one of {list(_LEVELS)}")
-    data["Logging"]["Log Level"] = level
-    for net in data["Security"].get("Allowed Networks", []):
-        try:
-            ipaddress.ip_network(str(net), strict=False)
-        except ValueError:
-            raise bad("Security.Allowed Networks", f"{net!r} is not a network (e.g. 192.168.1.0/24)") from None
-    for key in ("Max Request Bytes", "Client Timeout"):
-        value = data["Security"].get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise bad(f"Security.{key}", f"{value!r}: expected a positive number")
-    if str(data["Telescope"].get("On Fault", "")).lower() not in ("close", "leave"):
-        raise bad("Telescope.On Fault", f"{data['Telescope'].get('On Fault')!r}: expected 'close' or 'leave'")
-    for kind, choices in _BACKENDS.items():
-        device = data["Devices"].get(kind)
-        if not isinstance(device, dict) or device.get("Backend") not in choices:
-            got = device.get("Backend") if isinstance(device, dict) else device
-            raise bad(f"Devices.{kind}.Backend", f"{got!r}: expected one of {list(choices)}")
-        if device["Backend"] == "alpaca" and not isinstance(device.get("Address"), str):
-            raise bad(f"Devices.{kind}.Address", "the alpaca backend needs 'host:port'")
-        if device["Backend"] in ("lx200", "ddw", "qhycfw") and not isinstance(device.get("Port"), str):
-            raise bad(f"Devices.{kind}.Port", f"the {device['Backend']} backend needs a serial port or URL")
-    for key in ("Latitude", "Longitude", "Elevation"):
-        if not isinstance(data["Site"].get(key), (int, float)):
-            raise bad(f"Site.{key}", f"{data['Site'].get(key)!r}: expected a number")
+    problems = check(data)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {line}" for line in problems))
+    data["Logging"]["Log Level"] = data["Logging"]["Log Level"].upper()
     return Config(data, source)
 
 

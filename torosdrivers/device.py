@@ -101,6 +101,20 @@ class Device(abc.ABC):
                 finally:
                     self._connected = False
 
+    def ping(self) -> None:
+        """Check that a connected device still answers (cheaply, as a watchdog would).
+
+        Raises
+        ------
+        NotConnectedError
+            Not connected, or the device (or its server) forgot the connection.
+        DriverError
+            The device does not answer.
+        """
+        with self._lock:
+            self._require_connected()
+            self._ping()
+
     def __enter__(self):
         self.connect()
         return self
@@ -113,6 +127,9 @@ class Device(abc.ABC):
 
     def _disconnect(self) -> None:
         """Backend hook: close the link."""
+
+    def _ping(self) -> None:
+        """Backend hook: ask the device something cheap (`ping`); in-process devices always answer."""
 
     def _now(self) -> Time:
         """The device's clock (UTC); simulators run their own."""

@@ -11,6 +11,7 @@ from astropy.coordinates import SkyCoord
 from astropy.time import Time, TimeDelta
 
 from torosdrivers.config import DEFAULTS, Config
+from torosdrivers.config_schema import check
 from torosdrivers.coords import TOROS_SITE, to_altaz
 from torosdrivers.daemons.dome import DomeService
 from torosdrivers.daemons.preprocessor import PreprocessorService
@@ -36,7 +37,10 @@ def make_config(tmp_path, **sections) -> Config:
     data["Simulator"] = {"Time Scale": 1e4, "Size": 128, "Seed": 1,
                          "Start": transit_of(DOC_OBSERVATION["RA"], DOC_OBSERVATION["Dec"]).isot}
     for key, value in sections.items():
-        data[key.replace("_", " ")] = value
+        name = key.replace("_", " ")
+        data[name] = {**data[name], **value} if isinstance(value, dict) and isinstance(data[name], dict) else value
+    problems = check(data)
+    assert not problems, problems
     return Config(data, "test")
 
 

@@ -56,18 +56,19 @@ def test_a_device_fault_fails_the_order_and_closes_the_dome(stack):
     assert wait_state(telescope, "after")["State"] == "done"  # and the daemon serves on
 
 
-def test_a_device_fault_while_checking_an_order_is_a_device_fault(stack):
-    import xmlrpc.client
+def test_the_order_check_never_asks_a_device_and_a_dropped_device_comes_back(stack, caplog):
+    """A wheel that drops: orders are still checked at once (filters read at connect); the ping before
+    the order finds the link gone, the order waits in the queue, the daemon reconnects (logged) and runs it."""
+    import logging
+    import time
 
-    import pytest
-
-    from torosdrivers.daemons.workorders import FAULT_DEVICE
-
-    stack.telescope.devices.filter_wheel.disconnect()
-    try:
-        with pytest.raises(xmlrpc.client.Fault) as fault:
-            stack.proxy(stack.telescope).front_desk(DOC_OBSERVATION)
-        assert fault.value.faultCode == FAULT_DEVICE and "not connected" in fault.value.faultString
-    finally:
-        stack.telescope.devices.filter_wheel.connect()
-    assert stack.proxy(stack.telescope).front_desk(DOC_OBSERVATION)["ID"] == "1"  # and it serves on
+    caplog.set_level(logging.INFO, "toros")
+    stack.telescope.devices.filter_wheel.disconnect()  # the link drops under the daemon
+    telescope = stack.proxy(stack.telescope)
+    t0 = time.monotonic()
+    telescope.front_desk({**DOC_OBSERVATION, "ID": "during", "Calibration Frames": "No", "Exposure Time": 1.0})
+    assert time.monotonic() - t0 < 1.0
+    assert wait_state(telescope, "during")["State"] == "done"
+    assert "during back in the queue until the devices are back" in caplog.text
+    assert "reconnecting the devices" in caplog.text
+    assert telescope.health()["Devices"] == "connected"

@@ -48,8 +48,8 @@ def test_shipped_file_loads_and_uses_every_documented_key(tmp_path):
         ({"Dome Address": {"IP": "127.0.0.1", "Port": 70000}}, "Dome Address.Port: 70000"),
         ({"Devices": {"Mount": {"Backend": "lx200"}}}, "Devices.Mount.Port: the lx200 backend needs"),
         ({"Devices": {"Camera": {"Backend": "webcam"}}}, "Devices.Camera.Backend: 'webcam'"),
-        ({"Security": {"Allowed Networks": ["everyone"]}}, "Security.Allowed Networks: 'everyone'"),
-        ({"Telescop": {}}, "unknown section(s) ['Telescop']"),
+        ({"Security": {"Allowed Networks": ["everyone"]}}, "Security.Allowed Networks: ['everyone']: 'everyone' is not"),
+        ({"Telescop": {}}, "'Telescop': unknown section; did you mean 'Telescope'?"),
         ("- just\n- a list\n", "expected a mapping of sections"),
         ("Logging: [unclosed\n", "not valid YAML"),
     ],
@@ -68,6 +68,74 @@ def test_daemon_refuses_to_start_on_a_bad_config(tmp_path):
     run = subprocess.run([sys.executable, "-m", "torosdrivers.daemons.cli", "dome", "--config", str(path)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "Logging.Log Level" in run.stderr
+
+
+BAD_CONFIGS = [  # issue 14's reproductions: each once printed a traceback or started serving
+    ("Security:\n", "Security: None: expected a mapping"),
+    ("Security: {Allowed Networks: null}\n", "Security.Allowed Networks: None: expected a list of networks"),
+    ("Security: {Allowed Network: [10.0.0.0/8]}\n", "Security.Allowed Network: unknown key; did you mean "
+                                                      "'Allowed Networks'?"),
+    ("Security: {Client Timeout: .nan}\n", "Security.Client Timeout: nan: expected a finite number"),
+    ("Security: {Client Timeout: 0}\n", "Security.Client Timeout: 0: expected a number above 0"),
+    ("Security: {Max Request Bytes: big}\n", "Security.Max Request Bytes: 'big': expected a whole number"),
+    ("Security: {Max Connections: -3}\n", "Security.Max Connections: -3: expected a whole number from 1"),
+    ("Security: {TLS Certificate: /nonexistent.pem, TLS Key: /nonexistent.key}\n",
+     "Security.TLS Certificate: '/nonexistent.pem': no readable file there"),
+    ("Security: {Token File: /nonexistent-token}\n", "Security.Token File: '/nonexistent-token': no readable file"),
+    ("Site: {Latitude: .inf}\n", "Site.Latitude: inf: expected a finite number"),
+    ("Site: {Elevation: high}\n", "Site.Elevation: 'high': expected a number"),
+    ("Simulator: {Time Scale: -1}\n", "Simulator.Time Scale: -1: expected a number above 0"),
+    ("Simulator: {Start: tomorrow}\n", "Simulator.Start: 'tomorrow': expected an ISO 8601 time"),
+    ("Telescope: {Minimum Altitude: 95}\n", "Telescope.Minimum Altitude: 95: expected a number from 0 to 89"),
+    ("Dome Address: {Port: 70000}\n", "Dome Address.Port: 70000: expected a port number 1-65535"),
+    ("Dome Address: {Port: true}\n", "Dome Address.Port: True: expected a port number"),
+    ("Device Server: {Enabled: yes please}\n", "Device Server.Enabled: 'yes please': expected true or false"),
+    ("Devices: {Dome: null}\n", "Devices.Dome.Backend: None: expected one of"),
+    ("Devices: {Dome: {Backend: ddw, Port: /dev/ttyUSB1, Park Azimuth: 400}}\n",
+     "Devices.Dome.Park Azimuth: 400: expected a number from 0 to 360"),
+    ("Devices: {Mount: {Backend: lx200, Port: /dev/x, Baud: 9600}}\n",
+     "Devices.Mount.Baud: unknown key; did you mean 'Baud Rate'?"),
+    ("Devices: {Filter Wheel: {Backend: qhycfw, Port: /dev/x, Names: [V, V]}}\n",
+     "Devices.Filter Wheel.Names: ['V', 'V']: expected a list of distinct filter names"),
+    ("Preprocessor Address: {HTTP: ftp://x}\n", "Preprocessor Address.HTTP: 'ftp://x': expected an http://"),
+    ("Data Directory: 12\n", "Data Directory: 12: expected a folder path"),
+    ("Logging: {Wire Trace: maybe}\n", "Logging.Wire Trace: 'maybe': expected true or false"),
+    ("\x00\xff\xfe", "not"),
+]
+
+
+@pytest.mark.parametrize("content, message", BAD_CONFIGS)
+def test_a_bad_configuration_is_one_clear_line_per_problem_and_a_non_zero_exit(tmp_path, capsys, content, message):
+    from torosdrivers.daemons.cli import main_dome
+
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content.encode("latin-1"))
+    assert main_dome(["--config", str(path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert all(line.startswith(f"toros-dome: {path}: ") for line in err.splitlines()), err
+
+
+def test_every_problem_of_a_configuration_is_reported(tmp_path, capsys):
+    from torosdrivers.daemons.cli import main_dome
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("Security: {Client Timeout: .nan, Allowed Network: []}\nSite: {Latitude: 100}\n")
+    assert main_dome(["--config", str(path)]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 3
+
+
+def test_a_journal_that_is_a_folder_and_a_port_out_of_range_are_refused(tmp_path, capsys):
+    from torosdrivers.daemons.cli import main_dome
+
+    (tmp_path / "journal").mkdir()
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"Database": {"Journal": str(tmp_path / "journal")}}))
+    assert main_dome(["--config", str(path)]) == 2
+    assert "Database.Journal: " in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main_dome(["--config", str(path), "--port", "70000"])
+    assert exit_.value.code == 2 and "70000 is not a port number 0-65535" in capsys.readouterr().err
 
 
 def test_daemons_reach_their_devices_through_the_device_server_by_default(tmp_path):

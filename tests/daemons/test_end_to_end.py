@@ -51,11 +51,11 @@ def test_exposure_calibration_request(stack, tmp_path):
     from torosdrivers.simulators import SimulatedObservatory
     from torosdrivers.simulators.night import observe_night
 
-    night = tmp_path / "night"
+    night = Path(stack.config["Data Directory"]) / "night"
     with SimulatedObservatory(time_scale=math.inf, start=NIGHT, width=64, height=64) as obs:
         observe_night(obs, night, biases=3, darks=3, flats=3, lights={"V": 1})
     preprocessor = stack.proxy(stack.preprocessor)
-    preprocessor.front_desk({"ID": "c1", "WOType": None, "Request": "Exposure Calibration",
+    preprocessor.front_desk({"ID": "c1", "WOType": "Calibration", "Request": "Exposure Calibration",
                              "File Location": f"file://{night}"})
     assert wait_state(preprocessor, "c1")["State"] == "done"
     assert (night / "products" / "light_V_000_cal.fits").exists()

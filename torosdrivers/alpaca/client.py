@@ -25,7 +25,8 @@ import alpaca.device as alpyca_device
 import requests
 
 from .protocol import DISCOVERY_MESSAGE, DISCOVERY_PORT
-from ..errors import CommunicationError, DeviceTimeoutError, DriverError, InvalidValueError, error_for_code
+from ..errors import (CommunicationError, DeviceTimeoutError, DriverError, InvalidValueError, NotConnectedError,
+                      error_for_code)
 from ..wire import wire_logger
 
 __all__ = ["TimeoutSession", "AlpacaLink", "AlpacaDeviceMixin", "AlpacaServerInfo", "discover", "parse_address"]
@@ -223,6 +224,11 @@ class AlpacaDeviceMixin:
 
     def _on_connect(self) -> None:
         """Read the device's fixed facts once connected (backends override)."""
+
+    def _ping(self) -> None:
+        # A restarted server has forgotten this client's Connected: that is a dropped device.
+        if not self._link.get("Connected"):
+            raise NotConnectedError(f"{self._link.label}: the server no longer has this client connected")
 
     def _disconnect(self) -> None:
         try:

@@ -27,7 +27,7 @@ from ..errors import (
 )
 from ..quantities import QuantityLike, as_celsius, as_seconds
 from .context import Card, FrameContext
-from .frame import Frame, ImageType
+from .frame import Frame, ImageType, fits_text
 
 __all__ = ["Camera", "CameraState", "Subframe"]
 
@@ -291,7 +291,7 @@ class Camera(Device):
             start = self._now()
             cards = self._camera_cards(seconds, kind, start)
             if object:
-                cards.append(("OBJECT", str(object), "target name"))
+                cards.append(("OBJECT", fits_text(str(object)), "target name"))
             cards.extend(self.context.cards(start))
             cards.extend(extra)
             binning, subframe = self._binning, self.subframe
@@ -409,6 +409,8 @@ class Camera(Device):
     def _validate_cards(header: dict) -> list[Card]:
         cards = []
         for key, value in header.items():
+            if isinstance(value, str):
+                value = fits_text(value)  # names in any script reach the header transliterated
             keyword = str(key).upper()
             if not _KEYWORD.fullmatch(keyword):
                 raise InvalidValueError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import tempfile
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -13,7 +14,25 @@ import numpy as np
 from astropy.io import fits
 from astropy.time import Time
 
-__all__ = ["Frame", "ImageType", "write_fits_atomic", "atomic_output"]
+__all__ = ["Frame", "ImageType", "write_fits_atomic", "atomic_output", "fits_text"]
+
+# Letters NFKD does not decompose into an ASCII base letter.
+_LETTERS = str.maketrans({"ß": "ss", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Œ": "OE", "œ": "oe", "Đ": "D",
+                          "đ": "d", "Ł": "L", "ł": "l", "Þ": "Th", "þ": "th", "ı": "i", "¿": "?", "¡": "!"})
+
+
+def fits_text(text: str) -> str:
+    """``text`` as a FITS header value may hold it: printable ASCII.
+
+    FITS header cards are ASCII (FITS 4.0, section 4.2.1), so names are
+    transliterated: accents dropped (``José Pérez`` becomes ``Jose Perez``),
+    a few letters spelled out (``ß``, ``ø``), anything else left is ``?``.
+    Length is not cut here: astropy writes a value over 68 characters as a
+    long string (``CONTINUE`` cards). The exact text stays in the journal.
+    """
+    folded = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return "".join(c if " " <= c <= "~" else "?" for c in plain)
 
 
 class ImageType(str, enum.Enum):

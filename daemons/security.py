@@ -1,0 +1,91 @@
+"""TLS and the shared token: the daemons' side and their clients' side, in one place.
+
+Beyond loopback the daemons can require TLS (``Security.TLS Certificate`` and
+``Security.TLS Key``, PEM files) and a shared token (``Security.Token File``:
+a file holding one secret line, readable by the daemons' user and the
+operators'). Clients read the same configuration: `service_proxy` speaks
+HTTPS when the certificate is configured (trusting that certificate, so a
+self-signed one works), sends ``Authorization: Bearer <token>``, and gives up
+on a daemon that does not answer within its timeout.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import xmlrpc.client
+from pathlib import Path
+
+from torosdrivers.config import Config
+
+__all__ = ["server_tls", "token_of", "service_proxy"]
+
+
+def token_of(config: Config) -> str | None:
+    """The shared token (``Security.Token File``), or None when none is configured."""
+    path = config["Security"]["Token File"]
+    return Path(path).read_text().strip() if path else None
+
+
+def server_tls(config: Config) -> ssl.SSLContext | None:
+    """The daemons' TLS context, or None for plain HTTP."""
+    security = config["Security"]
+    if not security["TLS Certificate"]:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(security["TLS Certificate"], security["TLS Key"])
+    return context
+
+
+class _Transport(xmlrpc.client.Transport):
+    """HTTP with a timeout (the stdlib's waits forever on a stalled daemon)."""
+
+    def __init__(self, timeout: float, headers: list[tuple[str, str]]) -> None:
+        super().__init__(headers=headers)
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        connection = super().make_connection(host)
+        connection.timeout = self.timeout
+        return connection
+
+
+class _SafeTransport(xmlrpc.client.SafeTransport):
+    """HTTPS with a timeout."""
+
+    def __init__(self, timeout: float, headers: list[tuple[str, str]], context: ssl.SSLContext) -> None:
+        super().__init__(headers=headers, context=context)
+        self.timeout = timeout
+
+    def make_connection(self, host) -> http.client.HTTPSConnection:
+        connection = super().make_connection(host)
+        connection.timeout = self.timeout
+        return connection
+
+
+def service_proxy(config: Config, service: str, *, url: str | None = None,
+                  timeout: float = 30.0) -> xmlrpc.client.ServerProxy:
+    """An XML-RPC client of a daemon, with the configuration's TLS and token.
+
+    Parameters
+    ----------
+    config
+        The configuration the daemons read.
+    service
+        ``"Telescope"``, ``"Dome"`` or ``"Preprocessor"``.
+    url
+        Overrides the configured address (e.g. a daemon started on port 0).
+    timeout
+        Seconds to wait for an answer.
+    """
+    target = url or config.url(service)
+    token = token_of(config)
+    headers = [("Authorization", f"Bearer {token}")] if token else []
+    if target.startswith("https:"):
+        certificate = config["Security"]["TLS Certificate"] or None
+        transport: xmlrpc.client.Transport = _SafeTransport(timeout, headers,
+                                                            ssl.create_default_context(cafile=certificate))
+    else:
+        transport = _Transport(timeout, headers)
+    return xmlrpc.client.ServerProxy(target, transport=transport, allow_none=True)

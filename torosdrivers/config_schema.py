@@ -1,0 +1,228 @@
+"""Every key of the configuration: its type, range and meaning, checked at once.
+
+`check` walks a merged configuration against `SCHEMA` and returns every
+problem as one line naming the key, the value and what was expected
+(misspelled keys get the closest known one). Numbers must be finite (YAML's
+``.inf`` and ``.nan`` are refused), ports 1-65535, files where files are
+expected. `torosdrivers.config.load_config` turns the lines into one
+`ConfigError`; the daemons print each line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["SCHEMA", "BACKEND_KEYS", "check"]
+
+Check = Callable[[Any], "str | None"]  # the problem with a value, or None
+
+
+def _number(low: float, high: float, *, integer: bool = False, above: bool = False) -> Check:
+    def check(value: Any) -> str | None:
+        kind = "a whole number" if integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            return f"expected {kind}"
+        if not math.isfinite(value):
+            return f"expected a finite {kind[2:]}"
+        if above and not low < value <= high:
+            return f"expected {kind} above {low:g}, at most {high:g}"
+        if not above and not low <= value <= high:
+            return f"expected {kind} from {low:g} to {high:g}"
+        return None
+
+    return check
+
+
+def _port(value: Any) -> str | None:
+    return _number(1, 65535, integer=True)(value) and "expected a port number 1-65535"
+
+
+def _bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "expected true or false"
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "expected text"
+
+
+def _words(*choices: str, fold: bool = True) -> Check:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, str) and (value.lower() if fold else value) in [c.lower() if fold else c for c in choices]
+        return None if ok else f"expected one of {list(choices)}"
+
+    return check
+
+
+def _ip(value: Any) -> str | None:
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return "expected an IP address (e.g. 127.0.0.1)"
+    return None
+
+
+def _networks(value: Any) -> str | None:
+    if not isinstance(value, list) or not value:
+        return "expected a list of networks, e.g. [127.0.0.0/8, '::1/128']"
+    for net in value:
+        try:
+            ipaddress.ip_network(str(net), strict=False)
+        except ValueError:
+            return f"{str(net)[:60]!r} is not a network (e.g. 192.168.1.0/24)"
+    return None
+
+
+def _texts(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+    return None if ok else "expected a list of text, e.g. [toros.local]"
+
+
+def _file(*, must_exist: bool = False, optional: bool = False) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or (not value and not optional):
+            return "expected a file path"
+        if not value:
+            return None
+        path = Path(os.path.expanduser(value))
+        if path.is_dir():
+            return "is a folder; expected a file"
+        if must_exist and not (path.is_file() and os.access(path, os.R_OK)):
+            return "no readable file there"
+        return None
+
+    return check
+
+
+def _folder(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "expected a folder path"
+    path = Path(os.path.expanduser(value))
+    return "is a file; expected a folder" if path.exists() and not path.is_dir() else None
+
+
+def _url(value: Any) -> str | None:
+    ok = isinstance(value, str) and (value == "" or value.startswith(("http://", "https://")))
+    return None if ok else "expected an http:// or https:// URL, or empty"
+
+
+def _start(value: Any) -> str | None:
+    if value in ("", None):
+        return None
+    from astropy.time import Time
+
+    try:
+        Time(value)
+    except (ValueError, TypeError):
+        return "expected an ISO 8601 time (e.g. 2026-06-21T03:00:00), or empty for now"
+    return None
+
+
+def _names(value: Any) -> str | None:
+    if value is None:
+        return None
+    ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value) and len(set(value)) == len(value)
+    return None if ok else "expected a list of distinct filter names"
+
+
+_ADDRESS = {"IP": _ip, "Port": _port}
+
+#: Each section's keys and their checks; a section given as a check is one value.
+SCHEMA: dict[str, dict[str, Check] | Check] = {
+    "Preprocessor Address": {"HTTP": _url, **_ADDRESS},
+    "Telescope Address": _ADDRESS,
+    "Dome Address": _ADDRESS,
+    "Device Server": {"Enabled": _bool, **_ADDRESS, "Discovery": _bool},
+    "Logging": {"File": _file(), "Log Level": _words("DEBUG", "INFO", "WARNING", "ERROR"), "Wire Trace": _bool},
+    "Database": {"Journal": _file(), "Catalog": _file()},
+    "Data Directory": _folder,
+    "Security": {
+        "Allowed Networks": _networks, "Allowed Hosts": _texts, "Allowed Origins": _texts,
+        "Max Request Bytes": _number(1024, 64 * 2**20, integer=True),
+        "Max Connections": _number(1, 4096, integer=True),
+        "Client Timeout": _number(0, 3600, above=True),
+        "Token File": _file(must_exist=True, optional=True),
+        "TLS Certificate": _file(must_exist=True, optional=True), "TLS Key": _file(must_exist=True, optional=True),
+    },
+    "Site": {"Name": _text, "Latitude": _number(-90, 90), "Longitude": _number(-180, 360),
+             "Elevation": _number(-500, 9000)},
+    "Telescope": {"Name": _text, "On Fault": _words("close", "leave"), "Minimum Altitude": _number(0, 89)},
+    "Simulator": {"Time Scale": _number(0, 1e6, above=True), "Size": _number(8, 16384, integer=True),
+                  "Seed": _number(0, 2**32 - 1, integer=True), "Start": _start},
+}
+
+#: The keys each device backend takes (besides ``Backend``), with their checks.
+BACKEND_KEYS: dict[str, dict[str, Check]] = {
+    "simulator": {},
+    "alpaca": {"Address": _text, "Device Number": _number(0, 1000, integer=True)},
+    "lx200": {"Port": _text, "Baud Rate": _number(300, 921600, integer=True)},
+    "ddw": {"Port": _text, "Baud Rate": _number(300, 921600, integer=True), "Park Azimuth": _number(0, 360)},
+    "qhycfw": {"Port": _text, "Names": _names},
+}
+_REQUIRED = {"alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",)}
+_KINDS = {
+    "Camera": ("simulator", "alpaca"),
+    "Filter Wheel": ("simulator", "alpaca", "qhycfw"),
+    "Mount": ("simulator", "alpaca", "lx200"),
+    "Dome": ("simulator", "alpaca", "ddw"),
+}
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), known, n=1)
+    return f"unknown key; did you mean {close[0]!r}?" if close else f"unknown key; expected some of {known}"
+
+
+def _section(name: str, given: Any, keys: dict[str, Check], problems: list[str]) -> None:
+    if not isinstance(given, dict):
+        problems.append(f"{name}: {_show(given)}: expected a mapping of {list(keys)}"
+                        + ("; an empty section is not allowed (remove it to use the defaults)" if given is None else ""))
+        return
+    for key, value in given.items():
+        if key not in keys:
+            problems.append(f"{name}.{key}: {_unknown(key, list(keys))}")
+            continue
+        problem = keys[key](value)
+        if problem:
+            problems.append(f"{name}.{key}: {_show(value)}: {problem}")
+
+
+def check(data: dict[str, Any]) -> list[str]:
+    """Every problem of a merged configuration, one line each (empty when it is good)."""
+    problems: list[str] = []
+    for name, spec in SCHEMA.items():
+        if isinstance(spec, dict):
+            _section(name, data.get(name), spec, problems)
+        else:
+            problem = spec(data.get(name))
+            if problem:
+                problems.append(f"{name}: {_show(data.get(name))}: {problem}")
+    security = data.get("Security")
+    if isinstance(security, dict) and bool(security.get("TLS Certificate")) != bool(security.get("TLS Key")):
+        problems.append("Security: TLS Certificate and TLS Key go together; give both or neither")
+    devices = data.get("Devices")
+    if not isinstance(devices, dict):
+        return problems + [f"Devices: {_show(devices)}: expected a mapping of {list(_KINDS)}"]
+    for kind, device in devices.items():
+        if kind not in _KINDS:
+            problems.append(f"Devices.{kind}: {_unknown(kind, list(_KINDS))}")
+            continue
+        backend = device.get("Backend") if isinstance(device, dict) else None
+        if backend not in _KINDS[kind]:
+            problems.append(f"Devices.{kind}.Backend: {_show(backend)}: expected one of {list(_KINDS[kind])}")
+            continue
+        _section(f"Devices.{kind}", {k: v for k, v in device.items() if k != "Backend"}, BACKEND_KEYS[backend],
+                 problems)
+        for key in _REQUIRED.get(backend, ()):
+            if key not in device:
+                problems.append(f"Devices.{kind}.{key}: the {backend} backend needs it")
+    return problems
