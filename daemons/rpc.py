@@ -5,10 +5,12 @@ In the order a connection meets them:
 - Clients outside ``Security.Allowed Networks`` are refused when accepted,
   before a byte is read (a short HTTP 403 on plain HTTP, a close under TLS).
 - At most ``Security.Max Connections`` connections are served at once, by a
-  bounded pool of threads. When all are taken an idle keep-alive connection is
-  closed to make room (its client reconnects); if none is idle the newcomer
-  gets HTTP 503. The listen backlog (`RPCServer.request_queue_size`) absorbs
-  bursts of connects.
+  bounded pool of threads. When all are taken, one is closed to make room: an
+  idle keep-alive connection (its client reconnects), else the one that has
+  been sending its request longest, once that is over `SLOW_REQUEST` s (a
+  well-behaved request arrives in milliseconds; a trickler never finishes).
+  Only if none qualifies does the newcomer get HTTP 503. The listen backlog
+  (`RPCServer.request_queue_size`) absorbs bursts of connects.
 - Under TLS (``Security.TLS Certificate`` and ``TLS Key``) the handshake runs in
   the connection's own thread, under its deadline.
 - Each request must arrive whole within ``Security.Client Timeout`` of its
@@ -49,14 +51,38 @@ from xmlrpc.server import DocXMLRPCRequestHandler, DocXMLRPCServer
 
 from .workorders import FAULT_INVALID, FAULT_SERVER, shorten
 
-__all__ = ["RPCServer", "MAX_FAULT_CHARS"]
+__all__ = ["RPCServer", "MAX_FAULT_CHARS", "SLOW_REQUEST"]
 
 log = logging.getLogger(__name__)
 
+#: A request still arriving after this many seconds may be closed to make room for a newcomer.
+SLOW_REQUEST = 1.0
 #: Longest Fault message sent (and logged): a refusal never echoes a whole 200 KB value.
 MAX_FAULT_CHARS = 600
 
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class _Warnings:
+    """Warnings about refused clients, at most one per client and kind a minute (a flood is not a log flood)."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, client: str, kind: str, message: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last, quiet = self._last.get((client, kind), (-self.every, 0))
+            if now - last < self.every:
+                self._last[(client, kind)] = (last, quiet + 1)
+                return
+            if len(self._last) > 10000:  # forget the oldest clients rather than grow without bound
+                self._last.clear()
+            self._last[(client, kind)] = (now, 0)
+        more = f" ({quiet} more like it from {client} in the last minute)" if quiet else ""
+        log.warning("refused %s: %s%s", client, message, more)
 
 
 class _DeadlineIO(socket.SocketIO):
@@ -74,13 +100,17 @@ class _DeadlineIO(socket.SocketIO):
 
 
 class _Connection:
-    """A served connection, as the pool sees it."""
+    """A served connection, as the pool sees it: ``idle`` between requests, ``reading`` one, or ``working``."""
 
-    __slots__ = ("sock", "idle")
+    __slots__ = ("sock", "state", "since")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.idle = False
+        self.state = "reading"
+        self.since = time.monotonic()
+
+    def enter(self, state: str) -> None:
+        self.state, self.since = state, time.monotonic()
 
 
 class _Handler(DocXMLRPCRequestHandler):
@@ -92,6 +122,7 @@ class _Handler(DocXMLRPCRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.client_timeout  # idle timeout between requests
         super().setup()
+        self.rfile.close()  # the stdlib's reader, replaced by one with a whole-request deadline
         self._reader = _DeadlineIO(self.connection, "rb")
         self.rfile = io.BufferedReader(self._reader, 65536)
 
@@ -105,13 +136,13 @@ class _Handler(DocXMLRPCRequestHandler):
         super().handle()
 
     def handle_one_request(self) -> None:
-        me = self.server.connection_of(self.connection)
-        me.idle = True
+        me = self._me = self.server.connection_of(self.connection)
+        me.enter("idle")
         try:
             first = self.rfile.peek(1)  # the next request's first byte, under the idle timeout
         except OSError:
             first = b""
-        me.idle = False
+        me.enter("reading")
         if not first:
             self.close_connection = True
             return
@@ -137,7 +168,7 @@ class _Handler(DocXMLRPCRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
-        log.warning("refused a request from %s: %s", self.client_address[0], shorten(text, 200))
+        self.server.warn(self.client_address[0], str(status), shorten(text, 200))
 
     def _admitted(self) -> bool:
         """Host, Origin and token checks common to every method; refuses and returns False on failure."""
@@ -189,6 +220,7 @@ class _Handler(DocXMLRPCRequestHandler):
         if len(body) < length:
             self.close_connection = True  # the client went away mid-body
             return
+        self._me.enter("working")  # never closed to make room: its answer is on its way
         if _DECLARATION.search(body):
             reply = self.server.fault(FAULT_INVALID, "XML entity and DOCTYPE declarations are refused")
         else:
@@ -236,6 +268,7 @@ class RPCServer(DocXMLRPCServer):
         self._connections: dict[socket.socket, _Connection] = {}
         self._signatures: dict[str, inspect.Signature] = {}
         self._pool_lock = threading.Lock()
+        self.warn = _Warnings()
         self._pool = ThreadPoolExecutor(max_workers=self.max_connections, thread_name_prefix=f"{title} connection")
         super().__init__(address, requestHandler=_Handler, logRequests=False, allow_none=True)
         if tls is not None:
@@ -259,36 +292,43 @@ class RPCServer(DocXMLRPCServer):
         """The allowlist, checked on accept: a refused client never gets a thread."""
         if self.client_allowed(client_address[0]):
             return True
-        log.warning("refused a connection from %s: not in Security.Allowed Networks", client_address[0])
+        self.warn(client_address[0], "network", "not in Security.Allowed Networks")
         if not self.tls:
             self._say(request, 403, f"client {client_address[0]} is not in Security.Allowed Networks of this daemon")
         return False
 
     def process_request(self, request, client_address) -> None:
-        """Hand the connection to the pool, making room from an idle keep-alive connection if full."""
+        """Hand the connection to the pool, making room for it if full (see the module notes)."""
         with self._pool_lock:
-            if len(self._connections) >= self.max_connections:
-                idle = next((c for c in self._connections.values() if c.idle), None)
-                if idle is None:
-                    full = True
-                else:
+            full = len(self._connections) >= self.max_connections
+            if full:
+                victim = self._victim()
+                if victim is not None:
                     full = False
+                    victim.enter("closing")
                     try:
-                        idle.sock.shutdown(socket.SHUT_RDWR)  # its thread sees the close and frees its slot
+                        victim.sock.shutdown(socket.SHUT_RDWR)  # its thread sees the close and frees its slot
                     except OSError:
                         pass
-            else:
-                full = False
             if not full:
                 self._connections[request] = _Connection(request)
         if full:
-            log.warning("refused a connection from %s: all %d connections in use (Security.Max Connections)",
-                        client_address[0], self.max_connections)
+            self.warn(client_address[0], "full", f"all {self.max_connections} connections in use "
+                                                 "(Security.Max Connections)")
             if not self.tls:
                 self._say(request, 503, f"all {self.max_connections} connections of this daemon are in use; retry")
             self.shutdown_request(request)
             return
         self._pool.submit(self._serve_connection, request, client_address)
+
+    def _victim(self) -> _Connection | None:
+        """The connection to close for a newcomer: idle first, else the slowest request past `SLOW_REQUEST`."""
+        idle = [c for c in self._connections.values() if c.state == "idle"]
+        if idle:
+            return min(idle, key=lambda c: c.since)
+        slow = [c for c in self._connections.values()
+                if c.state == "reading" and time.monotonic() - c.since > min(SLOW_REQUEST, self.client_timeout / 2)]
+        return min(slow, key=lambda c: c.since) if slow else None
 
     def _serve_connection(self, request, client_address) -> None:
         try:

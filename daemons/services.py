@@ -34,6 +34,9 @@ def systemd_unit(name: str, bin_dir: Path, config: Path) -> str:
     """The systemd unit that runs ``toros-<name> --config <config>``."""
     needs = "".join(f" {n}.service" for n in _NEEDS.get(name, ()))
     what = "device server (one owner per device, ASCOM Alpaca)" if name == "devices" else "daemon (XML-RPC front_desk)"
+    # The work-order daemons tell systemd when they serve and feed its watchdog while healthy
+    # (daemons/notify.py): a dead worker or an unwritable journal gets the daemon restarted.
+    kind = "simple" if name == "devices" else "notify\nNotifyAccess=main\nWatchdogSec=60"
     return f"""[Unit]
 Description=TOROS {name} {what}
 Documentation=https://github.com/toros-astro/torosmanager
@@ -41,10 +44,12 @@ After=network-online.target{needs}
 Wants=network-online.target{needs}
 
 [Service]
-Type=simple
+Type={kind}
 ExecStart={bin_dir / f"toros-{name}"} --config {config}
 Restart=on-failure
 RestartSec=5
+# Exit status 2 is a bad configuration: restarting cannot mend it.
+RestartPreventExitStatus=2
 KillSignal=SIGTERM
 TimeoutStopSec=60
 NoNewPrivileges=true

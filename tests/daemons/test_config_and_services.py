@@ -171,6 +171,8 @@ def test_systemd_units(tmp_path):
         assert "Restart=on-failure" in unit and "WantedBy=multi-user.target" in unit
         if name in ("telescope", "dome"):  # they reach their devices through the device server
             assert "After=network-online.target devices.service" in unit
+        if name != "devices":  # ready and watchdog notifications (daemons/notify.py)
+            assert "Type=notify" in unit and "WatchdogSec=60" in unit and "RestartPreventExitStatus=2" in unit
     assert (tmp_path / "etc/toros/toros.conf.yaml").read_text() == shipped_config()
     assert any("systemctl start devices preprocessor" in line for line in lines)
     if shutil.which("systemd-analyze"):

@@ -104,3 +104,39 @@ def test_telescope_and_dome_daemons_share_one_serial_dome(owner):
         assert server.devices.dome.connected
         dome.stop()
 
+
+
+def test_stopping_one_daemon_leaves_the_shared_dome_to_the_other(owner):
+    """Issue 14's reproduction: stopping the telescope daemon disconnected the dome the dome daemon used."""
+    config, server, _ = owner
+    telescope, dome = TelescopeService(config), DomeService(config)
+    telescope.serve(0)
+    dome.serve(0)
+    try:
+        telescope.stop()
+        dome.front_desk({"ID": "after-stop", "WOType": "Dome", "Shutter": "open"})
+        assert wait_state(dome, "after-stop", timeout=120)["State"] == "done"
+    finally:
+        dome.stop()
+
+
+def test_a_restarted_device_server_is_reconnected_and_the_order_waits_for_it(owner, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, "toros")
+    config, server, _ = owner
+    dome = DomeService(config)
+    dome.serve(0)
+    try:
+        port = server.server.port
+        server.stop()  # the device server restarts: it forgets every client's Connected
+        dome.front_desk({"ID": "meanwhile", "WOType": "Dome", "Shutter": "open"})  # checked from the cached actions
+        time.sleep(0.5)
+        assert dome.status("meanwhile")["State"] == "queued"
+        with DeviceServer(config, port=port, discovery=False):
+            assert wait_state(dome, "meanwhile", timeout=120)["State"] == "done"
+            assert dome.health()["Devices"] == "connected"
+        assert "back in the queue until the devices are back" in caplog.text
+        assert "reconnecting the devices" in caplog.text
+    finally:
+        dome.stop()
