@@ -294,8 +294,11 @@ class Journal:
 
     def counts(self) -> dict[str, int]:
         """How many orders are in each state."""
-        with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) AS n FROM orders GROUP BY state").fetchall()
+        try:
+            with self._lock:
+                rows = self._db.execute("SELECT state, COUNT(*) AS n FROM orders GROUP BY state").fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot read: {exc}") from None
         return {state: 0 for state in STATES} | {r["state"]: r["n"] for r in rows}
 
     def list(self, limit: int = 100) -> list[dict]:

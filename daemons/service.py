@@ -175,11 +175,16 @@ class Service(abc.ABC):
             problems.append("XML-RPC server thread stopped")
         if self.journal.error:
             problems.append(self.journal.error)
+        try:
+            counts = self.journal.counts()
+        except JournalError as exc:
+            counts = {}
+            problems.append(str(exc))
         devices = "connected" if self._devices_ok else f"{self._device_problem}; next attempt in " \
             f"{max(0.0, self._retry_at - time.monotonic()):.0f} s"
         return {"Service": self.name, "Version": __version__, "Healthy": not problems, "Problems": problems,
                 "Worker": worker, "Running": self._running or "", "Last Loop Age": round(age, 3),
-                "Journal": self.journal.error or "ok", "Devices": devices, "Orders": self.journal.counts()}
+                "Journal": self.journal.error or "ok", "Devices": devices, "Orders": counts}
 
     # -- life ---------------------------------------------------------------------------
     def serve(self, port: int | None = None) -> RPCServer:

@@ -140,3 +140,32 @@ def test_a_restarted_device_server_is_reconnected_and_the_order_waits_for_it(own
         assert "reconnecting the devices" in caplog.text
     finally:
         dome.stop()
+
+
+def test_a_daemon_started_before_its_device_server_serves_and_connects_when_it_comes(tmp_path):
+    import socket
+    import xmlrpc.client
+
+    with socket.socket() as probe:  # a free port, where nothing listens yet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = make_config(tmp_path)
+    config.data["Device Server"] = {"Enabled": True, "IP": "127.0.0.1", "Port": port, "Discovery": False}
+    dome = DomeService(config)
+    dome.serve(0)
+    proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{dome.server.port}", allow_none=True)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(xmlrpc.client.Fault) as fault:
+            proxy.front_desk(DOC_DOME)
+        assert time.monotonic() - t0 < 1.0  # refused at once, not after a device timeout
+        assert fault.value.faultCode == 3 and "has not been reached since this daemon started" in fault.value.faultString
+        assert "cannot connect" in proxy.health()["Devices"]
+        with DeviceServer(config, port=port, discovery=False):
+            deadline = time.monotonic() + 30
+            while proxy.health()["Devices"] != "connected":  # the backoff: 1 s, 2 s, 4 s...
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert wait_state(proxy, proxy.front_desk(DOC_DOME)["ID"])["State"] == "done"
+    finally:
+        dome.stop()
