@@ -175,6 +175,24 @@ def test_connections_are_bounded_and_idle_ones_make_room(tmp_path):
         _close(server)
 
 
+def test_hundreds_of_tricklers_hold_a_bounded_number_of_threads(tmp_path):
+    """The old server started a thread per connection: 2,000 trickling clients held 1,506 threads."""
+    server = _server(make_config(tmp_path), max_connections=16, client_timeout=5.0)
+    try:
+        threads = threading.active_count()
+        socks = []
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and then a byte now and then
+            socks.append(s)
+        time.sleep(0.5)
+        assert threading.active_count() <= threads + 16
+        for s in socks:
+            s.close()
+    finally:
+        _close(server)
+
+
 def test_the_listen_backlog_absorbs_bursts(tmp_path):
     server = _server(make_config(tmp_path))
     try:
