@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from tests.rigs import NIGHT
+from torosdrivers.preprocessing import Catalog
 from torosdrivers.simulators import SimulatedObservatory
 from torosdrivers.simulators.night import observe_night
 
@@ -30,3 +31,9 @@ def night(night_template, tmp_path):
     folder = tmp_path / "2026-06-21"
     shutil.copytree(night_template, folder)
     return folder
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    with Catalog(tmp_path / "catalog.sqlite") as cat:
+        yield cat

@@ -29,9 +29,39 @@ def test_sigma_clip_rejects_an_outlier():
     rng = np.random.default_rng(1)
     stack = rng.normal(100.0, 1.0, (15, 4, 4)).astype(np.float32)
     stack[3, 2, 2] = 10_000.0  # a cosmic ray
-    clipped = reduce_stack(stack.copy(), "sigma_clip", low=3.0, high=3.0)
+    clipped = reduce_stack(stack.copy(), "ccdproc_sigma_clip", low=3.0, high=3.0)
     assert clipped[2, 2] == pytest.approx(np.delete(stack[:, 2, 2], 3).mean(), rel=1e-6)
+    robust = reduce_stack(stack.copy(), "sigma_clip", low=3.0, high=3.0)
+    assert robust[2, 2] == pytest.approx(_reference_clip(stack[:, 2, 2]), rel=1e-6)
     assert reduce_stack(stack.copy(), "mean")[2, 2] > 700
+
+
+def _reference_clip(values: np.ndarray, low: float = 3.0, high: float = 3.0, max_iters: int = 5) -> float:
+    """Iterated median/MAD clipping of one pixel, written plainly."""
+    kept = values.astype(np.float64)
+    for _ in range(max_iters):
+        centre = np.median(kept)
+        spread = 1.482602218505602 * np.median(np.abs(kept - centre))
+        inside = (kept >= centre - low * spread) & (kept <= centre + high * spread)
+        if inside.all():
+            break
+        kept = kept[inside]
+    return float(kept.mean())
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 9])
+def test_robust_sigma_clip_rejects_one_hit_in_few_frames(n):
+    """Issue 15: a 4000 ADU hit in 5 frames survived the one-pass clip (1798 ADU instead of about 1000)."""
+    rng = np.random.default_rng(n)
+    stack = rng.normal(1000.0, 10.0, (n, 16, 16)).astype(np.float32)
+    stack[1, 5, 7] = 4000.0
+    robust = reduce_stack(stack.copy(), "sigma_clip")
+    assert abs(robust[5, 7] - 1000.0) < 40
+    plain = reduce_stack(stack.copy(), "ccdproc_sigma_clip")
+    if n <= 5:
+        assert plain[5, 7] > 1500  # ccdproc's one pass cannot reject it from so few frames
+    expected = np.array([[_reference_clip(stack[:, y, x]) for x in range(16)] for y in range(16)])
+    np.testing.assert_allclose(robust, expected, rtol=1e-6)
 
 
 def test_unknown_method():

@@ -14,12 +14,6 @@ from torosdrivers.preprocessing import BAD_FLAT, SATURATED, Catalog, process_nig
 from torosdrivers.preprocessing.cli import main as cli_main
 
 
-@pytest.fixture
-def catalog(tmp_path):
-    with Catalog(tmp_path / "catalog.sqlite") as cat:
-        yield cat
-
-
 def test_products_masters_and_catalog_queries(night, catalog):
     report = process_night(night, catalog=catalog)
     assert sorted(p.name for p in report.calibrated) == ["light_R_000_cal.fits", "light_V_000_cal.fits", "light_V_001_cal.fits"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import tempfile
+import threading
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,13 +45,32 @@ class ImageType(str, enum.Enum):
     FLAT = "FLAT"
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux 4.7+)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # elsewhere the only way to read it is to set it, briefly
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, *, overwrite: bool) -> Iterator[BinaryIO]:
     """A binary stream that becomes ``path`` only if the block completes.
 
     Written to a temporary file beside ``path`` and renamed over it at the
     end: a reader never sees a half-written file, and a crash leaves either
-    the old file or none.
+    the old file or none. The file gets the mode a plain ``open`` would give
+    it (0666 less the umask), not the temporary file's private 0600.
 
     Raises
     ------
@@ -65,6 +85,7 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool) -> Iterator[Binar
     try:
         with os.fdopen(fd, "wb") as stream:
             yield stream
+            os.fchmod(stream.fileno(), 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from astropy.time import Time
 
 from .._version import __version__
 from ..ccd.frame import atomic_output
-from .io import FitsImageWriter, FrameError, FrameInfo, load_master, read_rows
+from .io import FitsImageWriter, FrameError, FrameInfo, load_master, read_header, read_rows
 
 __all__ = ["SATURATED", "BAD_FLAT", "calibrate_data", "calibrate_file"]
 
@@ -83,7 +83,7 @@ def calibrate_file(
     for master in (bias, dark, flat):
         if master is not None and master.shape != light.shape:
             raise FrameError(light.path, f"shape {light.shape} does not match master {Path(master.path).name} {master.shape}")
-    header = fits.getheader(light.path)
+    header = read_header(light)
     saturation = header.get("SATURATE")
     if saturation is None and light.bitpix == 16 and light.bzero == 32768:
         saturation = 65535.0  # a 16-bit unsigned camera's ceiling

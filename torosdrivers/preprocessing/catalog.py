@@ -45,11 +45,11 @@ CREATE INDEX IF NOT EXISTS masters_by_kind ON masters(kind, xbin, ybin, width, h
 
 
 def signature(*parts: object) -> str:
-    """A short hash of the things a result depends on."""
+    """A short hash of the things a result depends on (a frame by its resolved path, size and time)."""
     digest = hashlib.sha256()
     for part in parts:
         if isinstance(part, FrameInfo):
-            part = (part.path, part.size, part.mtime)
+            part = (os.path.realpath(part.path), part.size, part.mtime)
         digest.update(repr(part).encode())
     return digest.hexdigest()[:32]
 

@@ -3,6 +3,12 @@
 A combine of nine 4k frames never loads nine frames: each block of rows is
 read from the file's data, scaled by BZERO/BSCALE, into a float32 array the
 size of the block.
+
+The image is the first 2-D image HDU: the primary, or an extension of a
+multi-extension file (the primary's keywords apply to it too). Uncompressed
+images are read directly at their data offset; tile-compressed ones
+(``.fits.fz``, Rice or any other) through astropy's ``section``, which
+decompresses only the tiles a block needs.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-__all__ = ["FrameError", "FrameInfo", "FitsImageWriter", "read_info", "read_rows", "read_frame", "load_master"]
+__all__ = ["FrameError", "FrameInfo", "FitsImageWriter", "read_info", "read_header", "read_rows", "read_frame",
+           "load_master"]
 
 _BITPIX = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 IMAGE_TYPES = ("BIAS", "DARK", "FLAT", "LIGHT")
@@ -52,6 +59,8 @@ class FrameInfo:
     size: int
     mtime: float
     master: bool = False
+    hdu: int = 0  # index of the image HDU in the file
+    compressed: bool = False  # a tile-compressed image (read through astropy)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -79,13 +88,12 @@ def read_info(path: str | os.PathLike) -> FrameInfo:
         The file is not a readable 2-D FITS image, or has no usable IMAGETYP
         or EXPTIME.
     """
-    path = Path(path)
+    path = Path(path).resolve()  # one name per file, whatever the caller's working folder
     try:
         with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-            hdu = hdul[0]
-            header = hdu.header
-            offset = hdul.fileinfo(0)["datLoc"]
-    except (OSError, ValueError, TypeError, IndexError, fits.VerifyError) as exc:
+            index, header, compressed = _image_hdu(hdul)
+            offset = -1 if compressed else hdul.fileinfo(index)["datLoc"]
+    except (OSError, ValueError, TypeError, IndexError, KeyError, fits.VerifyError) as exc:
         raise FrameError(path, f"not a readable FITS file ({exc})") from None
     if header.get("NAXIS") != 2:
         raise FrameError(path, f"expected a 2-D image, NAXIS={header.get('NAXIS')}")
@@ -106,7 +114,7 @@ def read_info(path: str | os.PathLike) -> FrameInfo:
     width, height = int(header["NAXIS1"]), int(header["NAXIS2"])
     itemsize = abs(bitpix) // 8
     stat = path.stat()
-    if stat.st_size < offset + width * height * itemsize:
+    if not compressed and stat.st_size < offset + width * height * itemsize:
         raise FrameError(path, f"truncated: {stat.st_size} bytes, the header promises {offset + width * height * itemsize}")
     return FrameInfo(
         path=str(path),
@@ -126,7 +134,35 @@ def read_info(path: str | os.PathLike) -> FrameInfo:
         size=stat.st_size,
         mtime=stat.st_mtime,
         master=master,
+        hdu=index,
+        compressed=compressed,
     )
+
+
+_STRUCTURE = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "PCOUNT", "GCOUNT",
+              "BZERO", "BSCALE", "EXTNAME", "CHECKSUM", "DATASUM", ""}
+
+
+def _image_hdu(hdul: fits.HDUList) -> tuple[int, fits.Header, bool]:
+    """Index, header (the primary's keywords under the image's own) and compression of the image HDU."""
+    for index, hdu in enumerate(hdul):
+        compressed = isinstance(hdu, fits.CompImageHDU)
+        if (compressed or isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU))) and hdu.header.get("NAXIS") == 2:
+            if index == 0:
+                return 0, hdu.header, False
+            header = fits.Header([card for card in hdul[0].header.cards if card.keyword not in _STRUCTURE])
+            header.update(hdu.header)
+            return index, header, compressed
+    return 0, hdul[0].header, False
+
+
+def read_header(info: FrameInfo) -> fits.Header:
+    """The header of a frame's image (for a multi-extension file, the primary's keywords under the image's)."""
+    with fits.open(info.path, memmap=False, lazy_load_hdus=True) as hdul:
+        header = _image_hdu(hdul)[1].copy()
+    for key in ("XTENSION", "PCOUNT", "GCOUNT", "EXTNAME"):  # it becomes a primary header again
+        header.remove(key, ignore_missing=True)
+    return header
 
 
 def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -138,6 +174,8 @@ def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = N
     is slow to touch for the first time.
     """
     shape = (stop - start, info.width)
+    if info.compressed:
+        return _read_compressed(info, start, stop, out)
     raw = np.empty(shape, _BITPIX[info.bitpix])
     with open(info.path, "rb") as stream:
         stream.seek(info.data_offset + start * info.width * raw.itemsize)
@@ -150,6 +188,18 @@ def read_rows(info: FrameInfo, start: int, stop: int, out: np.ndarray | None = N
         out *= np.float32(info.bscale)
     if info.bzero:
         out += np.float32(info.bzero)
+    return out
+
+
+def _read_compressed(info: FrameInfo, start: int, stop: int, out: np.ndarray | None) -> np.ndarray:
+    try:
+        with fits.open(info.path, memmap=False, lazy_load_hdus=True) as hdul:
+            rows = hdul[info.hdu].section[start:stop]  # decompresses the tiles of these rows, scaled
+    except (OSError, ValueError, TypeError, IndexError) as exc:
+        raise FrameError(info.path, f"rows {start}:{stop} could not be decompressed ({exc})") from None
+    if out is None:
+        return rows.astype(np.float32)
+    np.copyto(out, rows, casting="unsafe")
     return out
 
 

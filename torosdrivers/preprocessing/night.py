@@ -85,7 +85,8 @@ def process_night(
         Where the work runs: any ``concurrent.futures.Executor`` (a Dask
         client's ``get_executor()`` too). Default: a thread pool over every core.
     method
-        How masters are combined: ``median``, ``mean`` or ``sigma_clip``.
+        How masters are combined: ``median``, ``mean``, ``sigma_clip`` (robust, iterated) or
+        ``ccdproc_sigma_clip`` (ccdproc's one pass).
     memory_limit
         Bytes the blocks of a combine may hold at once.
     progress
