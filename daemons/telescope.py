@@ -96,6 +96,8 @@ class TelescopeService(Service):
         night.mkdir(parents=True, exist_ok=True)
         stem = _safe(order.id)
         cards = {"WO_ID": order.id, "OBSERVER": order.user}  # transliterated to ASCII, long ones CONTINUEd
+        if order.object_type:
+            cards["OBJTYPE"] = order.object_type
         written: list[Path] = []
 
         def save(frame, kind: str, i: int) -> None:
@@ -130,7 +132,8 @@ class TelescopeService(Service):
         dome.slew_to_azimuth(round(float(mount.altaz.az.deg), 1) % 360.0)
         step(f"filter {order.filter}")
         wheel.select(order.filter)
-        name = order.object_type or f"WO {order.id}"
+        # OBJECT names the target: the order's Object, else the order ("Type of object" is only "Galaxy").
+        name = order.object or f"WO {order.id}"
         for i in range(order.count):
             step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s")
             save(camera.expose(order.exposure_time, object=name, header=cards), "light", i)

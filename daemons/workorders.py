@@ -59,7 +59,7 @@ EXAMPLE_DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03
 COMMON_KEYS = ("ID", "WOType", "Priority", "Datetime", "User")
 OBSERVATION_KEYS = COMMON_KEYS + (
     "Telescope Name", "RA", "Dec", "Filter", "Exposure Time", "Number of Exposures",
-    "Type of job", "Type of object", "Calibration Frames", "Output",
+    "Type of job", "Type of object", "Calibration Frames", "Output", "Object",
 )
 DOME_COMMANDS = ("Shutter", "Azimuth", "Park", "Home")
 CALIBRATION_KEYS = COMMON_KEYS + ("Request", "File Location")
@@ -110,6 +110,7 @@ class Observation(Order):
     count: int = 1
     job: str = ""
     object_type: str = ""
+    object: str = ""  # the target's name (OBJECT); optional, beyond the TOROS documentation
     calibration_frames: bool = False
     output: str = ""
 
@@ -231,6 +232,7 @@ def validate_observation(wo: object, filters: list[str] | None = None) -> Observ
         count=count,
         job=_text(wo, "Type of job"),
         object_type=_text(wo, "Type of object"),
+        object=_text(wo, "Object"),
         calibration_frames=calibration,
         output=_text(wo, "Output"),
     )

@@ -89,6 +89,8 @@ class SimulatedCamera(Camera):
     def _now(self):
         return self._clock.now()
 
+    _started = None  # simulated time of the last StartExposure
+
     # -- facts ---------------------------------------------------------------------
     @property
     def sensor_size(self) -> tuple[int, int]:
@@ -110,6 +112,10 @@ class SimulatedCamera(Camera):
     def pixel_size(self) -> u.Quantity:
         p = self.sensor.spec.pixel_um
         return (p, p) * u.um
+
+    @property
+    def read_noise(self) -> float:
+        return self.sensor.spec.read_noise
 
     @property
     def readout_time(self) -> float:
@@ -169,10 +175,14 @@ class SimulatedCamera(Camera):
 
     def _start_exposure(self, seconds: float, light: bool, binning: tuple[int, int], subframe: Subframe) -> None:
         self._frames += 1
+        self._started = self._clock.now()  # the sky below is rendered for this instant
         self._scene = self._snapshot(seconds, light, binning, subframe)
         self.last_scene = self._scene
         self._exposing_for = seconds
         self._timer = Timer(self._clock, seconds + self.readout_time)
+
+    def _exposure_start(self):
+        return self._started
 
     def _read_image(self) -> np.ndarray:
         if self._scene is None:

@@ -1,10 +1,12 @@
-"""Simulated time: the sky runs on the wall clock, devices run faster.
+"""Simulated time: one clock for the sky, the mount and the camera, running ``time_scale`` times fast.
 
-The sky (sidereal time, DATE-OBS) follows real elapsed time from a chosen
-start, so a test that takes ten seconds never sees the target set. Device
-motions and exposures are compressed by ``time_scale``: at 1000 a 60 s
-exposure takes 60 ms; at ``math.inf`` (instant mode) every motion ends as soon
-as it starts.
+Everything in a simulated observatory lives on this clock: device motions
+and exposures, and the sky they look at (sidereal time, the frames'
+DATE-OBS). At 1000 a 60 s exposure takes 60 ms of real time and its frame is
+stamped 60 s after the previous one, with the sky turned by 60 s, as a real
+night would have it. At ``math.inf`` (instant mode) every motion ends as
+soon as it starts and the clock jumps by what it would have lasted, so
+instant frames are stamped as consistently.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class SimClock:
         self.time_scale = float(time_scale)
         self._start = Time(start if start is not None else Time.now(), scale="utc")
         self._t0 = time.monotonic()
+        self._jumped = 0.0  # instant mode: device seconds the instant motions would have taken
 
     @property
     def poll_interval(self) -> float:
@@ -50,7 +53,14 @@ class SimClock:
 
     def now(self) -> Time:
         """UTC now on the simulated sky."""
-        return self._start + (time.monotonic() - self._t0) * u.s
+        real = time.monotonic() - self._t0
+        seconds = real + self._jumped if self.instant else real * self.time_scale
+        return self._start + seconds * u.s
+
+    def jump(self, seconds: float) -> None:
+        """Instant mode: let ``seconds`` of device time pass at once (an instant exposure's length)."""
+        if self.instant and seconds > 0:
+            self._jumped += seconds
 
     def stamp(self) -> float:
         """A real-time stamp for `device_seconds_since`."""
@@ -71,6 +81,7 @@ class Timer:
         self.duration = max(float(duration), 0.0)
         self._stamp = clock.stamp()
         self._stopped_at: float | None = None
+        clock.jump(self.duration if math.isfinite(self.duration) else 0.0)
 
     def elapsed(self) -> float:
         """Device seconds since the start, capped at ``duration``."""

@@ -6,6 +6,7 @@ from astropy.coordinates import EarthLocation
 from astropy.time import Time
 
 from torosdrivers.ccd.context import FrameContext
+from torosdrivers.ccd.wcs import focal_length
 from torosdrivers.coords import TOROS_SITE
 
 from .camera import SimulatedCamera
@@ -38,8 +39,8 @@ class SimulatedObservatory:
         Filter names in the wheel.
     star_density
         Stars per square degree down to magnitude 20.
-    telescope, observer
-        ``TELESCOP`` and ``OBSERVER`` for the headers.
+    telescope, observer, observatory
+        ``TELESCOP``, ``OBSERVER`` and ``OBSERVAT`` for the headers.
     sensor
         Further `SensorSpec` fields (read noise, gain, plate scale...).
 
@@ -62,6 +63,7 @@ class SimulatedObservatory:
         star_density: float = 1500.0,
         telescope: str = "TOROS-SIM",
         observer: str = "",
+        observatory: str = "TOROS (simulated)",
         **sensor: object,
     ) -> None:
         self.clock = SimClock(time_scale, start)
@@ -82,7 +84,8 @@ class SimulatedObservatory:
             seed=seed,
             timeout=timeout,
             context=FrameContext(
-                telescope=telescope, observer=observer, mount=self.mount, filter_wheel=self.filter_wheel
+                telescope=telescope, observer=observer, mount=self.mount, filter_wheel=self.filter_wheel,
+                focal_length=focal_length(spec.pixel_um, spec.plate_scale), observatory=observatory,
             ),
         )
 

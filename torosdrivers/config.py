@@ -41,7 +41,8 @@ DEFAULTS: dict[str, Any] = {
                  "Max Request Bytes": 262144, "Max Connections": 128, "Client Timeout": 10.0,
                  "Token File": "", "TLS Certificate": "", "TLS Key": ""},
     "Site": {"Name": "TOROS", "Latitude": -24.6228, "Longitude": -67.3283, "Elevation": 4650.0},
-    "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0},
+    "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0, "Focal Length": 3094.0,
+                  "Rotation": 0.0},
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": ""},
     "Devices": {
         "Camera": {"Backend": "simulator"},
@@ -197,6 +198,8 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
     import astropy.units as u
     from astropy.coordinates import EarthLocation
 
+    from .ccd.wcs import plate_scale
+
     section = config["Devices"]
     site = config["Site"]
     built: dict[str, Any] = {}
@@ -211,9 +214,11 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
                 sim = config["Simulator"]
                 location = EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
                                                        site["Elevation"] * u.m)
-                observatory = SimulatedObservatory(time_scale=float(sim["Time Scale"]), seed=int(sim["Seed"]),
-                                                   width=int(sim["Size"]), height=int(sim["Size"]), site=location,
-                                                   start=sim.get("Start") or None, telescope=config["Telescope"]["Name"])
+                observatory = SimulatedObservatory(
+                    time_scale=float(sim["Time Scale"]), seed=int(sim["Seed"]), width=int(sim["Size"]),
+                    height=int(sim["Size"]), site=location, start=sim.get("Start") or None,
+                    telescope=config["Telescope"]["Name"], observatory=str(site["Name"]),
+                    plate_scale=plate_scale(15.0, float(config["Telescope"]["Focal Length"])))
             built[kind] = {"Camera": observatory.camera, "Filter Wheel": observatory.filter_wheel,
                            "Mount": observatory.mount, "Dome": observatory.dome}[kind]
         elif backend == "alpaca":
@@ -242,6 +247,9 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
 
 
 def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
+    import astropy.units as u
+    from astropy.coordinates import EarthLocation
+
     from .ccd.context import FrameContext
 
     mount = built.get("Mount")
@@ -249,6 +257,11 @@ def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
         mount.min_altitude = float(config["Telescope"]["Minimum Altitude"])
     camera = built.get("Camera")
     if camera is not None:
-        camera.context = FrameContext(telescope=config["Telescope"]["Name"], mount=mount,
-                                      filter_wheel=built.get("Filter Wheel"))
+        site = config["Site"]
+        camera.context = FrameContext(
+            telescope=config["Telescope"]["Name"], mount=mount, filter_wheel=built.get("Filter Wheel"),
+            observatory=str(site["Name"]), focal_length=float(config["Telescope"]["Focal Length"]),
+            rotation=float(config["Telescope"]["Rotation"]),
+            site=EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
+                                             site["Elevation"] * u.m))
     return Devices(built.get("Camera"), built.get("Filter Wheel"), mount, built.get("Dome"), observatory)

@@ -150,7 +150,8 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     },
     "Site": {"Name": _text, "Latitude": _number(-90, 90), "Longitude": _number(-180, 360),
              "Elevation": _number(-500, 9000)},
-    "Telescope": {"Name": _text, "On Fault": _words("close", "leave"), "Minimum Altitude": _number(0, 89)},
+    "Telescope": {"Name": _text, "On Fault": _words("close", "leave"), "Minimum Altitude": _number(0, 89),
+                  "Focal Length": _number(1, 1e6, above=True), "Rotation": _number(-360, 360)},
     "Simulator": {"Time Scale": _number(0, 1e6, above=True), "Size": _number(8, 16384, integer=True),
                   "Seed": _number(0, 2**32 - 1, integer=True), "Start": _start},
 }

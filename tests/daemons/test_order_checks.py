@@ -31,7 +31,7 @@ def _fault(proxy, order) -> xmlrpc.client.Fault:
 
 def test_a_spanish_name_is_accepted_and_reaches_the_header_transliterated(shared):
     telescope = shared.proxy(shared.telescope)
-    order = {**DOC_OBSERVATION, "ID": "utf8", "User": "José Pérez Núñez", "Type of object": "Cúmulo de Galaxias",
+    order = {**DOC_OBSERVATION, "ID": "utf8", "User": "José Pérez Núñez", "Object": "Cúmulo de Galaxias",
              "Calibration Frames": "No", "Exposure Time": 1.0}
     assert telescope.front_desk(order)["State"] == "queued"
     done = wait_state(telescope, "utf8")
@@ -39,6 +39,7 @@ def test_a_spanish_name_is_accepted_and_reaches_the_header_transliterated(shared
     night = Path(done["Result"].split(" frames in ")[1].split(";")[0])
     header = fits.getheader(night / "utf8_light_000.fits")
     assert header["OBSERVER"] == "Jose Perez Nunez" and header["OBJECT"] == "Cumulo de Galaxias"
+    assert header["OBJTYPE"] == "Galaxy"  # the documentation's Type of object, in a card of its own
 
 
 def test_a_long_user_is_carried_whole_as_a_long_string(shared):

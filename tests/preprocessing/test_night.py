@@ -22,7 +22,7 @@ def test_products_masters_and_catalog_queries(night, catalog):
     assert [r["imagetyp"] for r in catalog.frames(night, "light")] == ["LIGHT"] * 3
     assert len(catalog.frames(night)) == 23
     light = read_info(night / "light_V_000.fits")
-    assert set(catalog.masters_for(light)) == {"BIAS", "DARK", "FLAT"}
+    assert all(catalog.masters_for(light, kind) for kind in ("BIAS", "DARK", "FLAT"))
     inputs = catalog.inputs_of(night / "products" / "light_V_000_cal.fits")
     assert inputs["LIGHT"] == [str((night / "light_V_000.fits").resolve())]
     assert len(inputs["BIAS"]) == 1 + 5 and inputs["FLAT"][0].endswith("master_flat_1x1_128x128_V.fits")
@@ -68,7 +68,10 @@ def test_no_calibration_anywhere_leaves_the_light_uncalibrated_with_why(night, t
     lonely.mkdir()
     shutil.copy(night / "light_V_000.fits", lonely)
     report = process_night(lonely, catalog=Catalog(":memory:"))
-    assert report.uncalibrated == [("light_V_000.fits", "no bias, dark or flat for 1x1 V (128x128) in this night or the catalog")]
+    [(name, why)] = report.uncalibrated
+    assert name == "light_V_000.fits" and why == ("no bias fits (none in this night or the catalog); no dark fits "
+                                                  "(none in this night or the catalog); no flat fits (none in this "
+                                                  "night or the catalog)")
     assert not (lonely / "products" / "light_V_000_cal.fits").exists()
 
 
@@ -76,6 +79,7 @@ def test_bad_files_are_named_and_skipped_and_the_night_goes_on(night, catalog):
     (night / "corrupt.fits").write_bytes(b"SIMPLE  =  this is not a FITS file" * 10)
     fits.PrimaryHDU(np.zeros((8, 8), np.uint16)).writeto(night / "no_type.fits")
     odd = fits.PrimaryHDU(np.full((64, 64), 1200, np.uint16), fits.getheader(night / "light_V_000.fits"))
+    odd.header["XBINNING"] = odd.header["YBINNING"] = 2  # no master of this binning anywhere
     odd.writeto(night / "light_small.fits")
     zero = fits.open(night / "bias_000.fits")[0]
     zero.header["IMAGETYP"], zero.header["FILTER"], zero.header["EXPTIME"] = "FLAT", "V", 2.0
@@ -85,7 +89,7 @@ def test_bad_files_are_named_and_skipped_and_the_night_goes_on(night, catalog):
     assert "not a readable FITS file" in skipped["corrupt.fits"]
     assert "no IMAGETYP" in skipped["no_type.fits"]
     assert "cannot normalise" in skipped["flat_V_zero.fits"]
-    assert dict(report.uncalibrated)["light_small.fits"].endswith("(64x64) in this night or the catalog")
+    assert "master_bias_1x1_128x128.fits is binned 1x1, the frame 2x2" in dict(report.uncalibrated)["light_small.fits"]
     assert len(report.calibrated) == 3  # the good frames were all calibrated
     assert fits.getheader(night / "products" / "masters" / "master_flat_1x1_128x128_V.fits")["NCOMBINE"] == 5
     assert catalog.frame_row(night / "corrupt.fits")["problem"].startswith("not a readable FITS file")

@@ -64,3 +64,72 @@ def test_a_compressed_and_multi_extension_night_is_calibrated(night, catalog):
     assert product[0].header["CALSTAT"] == "BDF"
     assert np.isfinite(product[0].data).mean() > 0.99
     assert Path(product[0].header["MFLAT"]).name.startswith("master_flat")
+
+
+def _set(path: Path, **cards) -> None:
+    with fits.open(path, mode="update") as hdul:
+        for key, value in cards.items():
+            hdul[0].header[key] = value
+
+
+def _crop(source: Path, target: Path, x0: int, y0: int, size: int) -> None:
+    with fits.open(source) as hdul:
+        header, data = hdul[0].header.copy(), hdul[0].data[y0:y0 + size, x0:x0 + size]
+    header["XORGSUBF"], header["YORGSUBF"] = x0, y0
+    fits.PrimaryHDU(data, header).writeto(target)
+
+
+def test_a_dark_at_another_temperature_is_never_used(night, catalog, tmp_path):
+    """Issue 15: lights at -20 C took an earlier night's +10 C master dark without a word (13% wrong)."""
+    import shutil
+
+    warm = tmp_path / "warm-night"
+    shutil.copytree(night, warm)
+    for path in warm.glob("dark_*.fits"):
+        _set(path, **{"CCD-TEMP": 10.0})
+    assert process_night(warm, catalog=catalog).masters_built  # a +10 C master dark is in the catalog now
+    for path in night.glob("*.fits"):
+        _set(path, **{"CCD-TEMP": -20.0})
+    for path in night.glob("dark_*.fits"):
+        path.unlink()
+    report = process_night(night, catalog=catalog)
+    product = fits.getheader(night / "products" / "light_V_000_cal.fits")
+    assert product["CALSTAT"] == "BF" and product["MDARK"] == ""
+    reasons = dict(report.incomplete)["light_V_000_cal.fits"]
+    assert "was taken at +10.0 C, the frame at -20.0 C" in reasons
+    assert dict(report.summary())["  of them without some master"] == 3
+    row = catalog.frame_row(night / "light_V_000.fits")
+    assert "+10.0 C" in catalog._run("SELECT note FROM products WHERE frame_id = ?", (row["id"],)).fetchone()["note"]
+
+
+def test_a_subframe_light_is_calibrated_with_cropped_full_frame_masters(night, catalog):
+    _crop(night / "light_V_000.fits", night / "sub_V.fits", 40, 24, 64)
+    process_night(night, catalog=catalog)
+    full = fits.getdata(night / "products" / "light_V_000_cal.fits")
+    sub = fits.open(night / "products" / "sub_V_cal.fits")
+    assert sub[0].header["CALSTAT"] == "BDF"
+    np.testing.assert_array_equal(sub[0].data, full[24:88, 40:104])
+
+
+def test_a_flat_that_does_not_cover_the_light_is_refused(night, catalog):
+    """Issue 15: flats at subframe origin 0 were applied to a light at another origin (3% rms error)."""
+    for path in sorted(night.glob("flat_V_*.fits")):
+        _crop(path, path.with_name("sub_" + path.name), 0, 0, 64)
+        path.unlink()
+    _crop(night / "light_V_000.fits", night / "sub_V.fits", 64, 64, 64)
+    report = process_night(night, catalog=catalog)
+    header = fits.getheader(night / "products" / "sub_V_cal.fits")
+    assert "F" not in header["CALSTAT"]
+    assert "covers x 0-64, y 0-64; the frame x 64-128, y 64-128" in dict(report.incomplete)["sub_V_cal.fits"]
+
+
+def test_ccddata_reads_every_file_the_project_writes(night, catalog):
+    from astropy.nddata import CCDData
+
+    report = process_night(night, catalog=catalog)
+    files = [night / "bias_000.fits", night / "light_V_000.fits", *report.masters_built, *report.calibrated]
+    for path in files:
+        ccd = CCDData.read(path)  # no unit given: BUNIT says it
+        assert ccd.unit == "adu", path
+    product = CCDData.read(report.calibrated[0])
+    assert product.mask is not None and product.mask.shape == product.data.shape

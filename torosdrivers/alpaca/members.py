@@ -196,8 +196,6 @@ class CameraMembers(Members):
         self.start = [0, 0]
         self.num: list[int | None] = [None, None]  # None: the full frame at the current binning
         self.frame: Frame | None = None
-        self.last_start: Time | None = None
-        self.last_duration: float | None = None
 
     def state_members(self):
         c = self.camera
@@ -282,21 +280,13 @@ class CameraMembers(Members):
             self.camera.subframe = (self.start[0], self.start[1], self._num(0), self._num(1))
             self.frame = None
             self.camera.start_exposure(duration, light)
-            self.last_start, self.last_duration = Time.now(), duration
 
     def put_abortexposure(self, p):
         with self.lock:
             self.camera.abort_exposure()
 
-    def get_lastexposurestarttime(self, q):
-        if self.last_start is None:
-            raise ValueNotSetError(f"{self.camera.name}: no exposure has been taken")
-        return self.last_start.utc.isot
-
-    def get_lastexposureduration(self, q):
-        if self.last_duration is None:
-            raise ValueNotSetError(f"{self.camera.name}: no exposure has been taken")
-        return self.last_duration
+    def get_lastexposurestarttime(self, q): return self.camera.last_exposure_start.utc.isot  # the camera's clock
+    def get_lastexposureduration(self, q): return self.camera.last_exposure_duration
 
     def image(self) -> Frame:
         """The last image, read from the camera once and kept for repeated downloads."""

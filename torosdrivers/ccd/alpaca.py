@@ -10,19 +10,24 @@ to a C-ordered ``[y, x]`` array in the camera's own type, in one copy.
 
 from __future__ import annotations
 
+import logging
+
 import astropy.units as u
 import numpy as np
 from alpaca.camera import Camera as _AlpycaCamera
 from alpaca.filterwheel import FilterWheel as _AlpycaFilterWheel
+from astropy.time import Time
 
 from ..alpaca.client import AlpacaDeviceMixin
 from ..alpaca.protocol import IMAGEBYTES, decode_imagebytes, decode_json_image
-from ..errors import InvalidValueError, UnsupportedError
+from ..errors import DriverError, InvalidValueError, UnsupportedError
 from .base import Camera, Subframe
 from .context import FrameContext
 from .filterwheel import FilterWheel
 
 __all__ = ["AlpacaCamera", "AlpacaFilterWheel"]
+
+log = logging.getLogger(__name__)
 
 _TRANSFERS = ("auto", "imagebytes", "json")
 
@@ -74,7 +79,12 @@ class AlpacaCamera(AlpacaDeviceMixin, Camera):
             "max_bin": min(int(link.get("MaxBinX")), int(link.get("MaxBinY"))),
             "gain": float(link.get("ElectronsPerADU")),
             "max_adu": int(link.get("MaxADU")),
+            "name": str(link.get("Name")),
         }
+        try:
+            self._facts["full_well"] = float(link.get("FullWellCapacity"))
+        except UnsupportedError:
+            pass
         try:
             self._facts["pixel"] = (float(link.get("PixelSizeX")), float(link.get("PixelSizeY")))
         except UnsupportedError:
@@ -104,6 +114,18 @@ class AlpacaCamera(AlpacaDeviceMixin, Camera):
     def max_adu(self) -> int:
         """``MaxADU`` (read at connect)."""
         return self._fact("max_adu")
+
+    @property
+    def instrument(self) -> str:
+        """``Name``: the camera's own name (read at connect)."""
+        return self._fact("name")
+
+    @property
+    def saturation(self) -> float:
+        """``MaxADU``, or ``FullWellCapacity / ElectronsPerADU`` where lower."""
+        full_well = self._facts.get("full_well")
+        limit = float(self.max_adu)
+        return min(limit, full_well / self.gain) if full_well and self.gain > 0 else limit
 
     @property
     def pixel_size(self) -> u.Quantity:
@@ -140,6 +162,22 @@ class AlpacaCamera(AlpacaDeviceMixin, Camera):
     def _abort_exposure(self) -> None:
         """``AbortExposure``."""
         self._link.call("AbortExposure")
+
+    def _exposure_start(self) -> Time | None:
+        """``LastExposureStartTime`` (the camera's clock, FITS UTC), read right after ``StartExposure``."""
+        try:
+            return Time(str(self._link.get("LastExposureStartTime")), format="isot", scale="utc")
+        except (DriverError, ValueError) as exc:
+            log.info("%s: no LastExposureStartTime (%s): the start is when StartExposure was acknowledged",
+                     self.name, exc)
+            return None
+
+    def _exposure_duration(self) -> float | None:
+        """``LastExposureDuration``."""
+        try:
+            return float(self._link.get("LastExposureDuration"))
+        except (DriverError, ValueError):
+            return None
 
     def _read_image(self) -> np.ndarray:
         """GET ``imagearray`` as ImageBytes or JSON (see the module notes)."""

@@ -24,9 +24,11 @@ from ..errors import (
     InvalidValueError,
     OperationCancelledError,
     UnsupportedError,
+    ValueNotSetError,
 )
 from ..quantities import QuantityLike, as_celsius, as_seconds
-from .context import Card, FrameContext
+from .context import Card, FrameContext, Snapshot
+from .wcs import tan_wcs_cards
 from .frame import Frame, ImageType, fits_text
 
 __all__ = ["Camera", "CameraState", "Subframe"]
@@ -59,10 +61,11 @@ class Subframe:
 class _Exposure:
     duration: float
     light: bool
-    start: Time
+    start: Time  # the camera's own start (LastExposureStartTime), else when StartExposure was acknowledged
     binning: tuple[int, int]
     subframe: Subframe
     cards: list[Card]
+    snapshot: Snapshot
 
 
 class Camera(Device):
@@ -84,6 +87,8 @@ class Camera(Device):
         self._binning: tuple[int, int] = (1, 1)
         self._subframe: Subframe | None = None
         self._exposure: _Exposure | None = None
+        self._last_start: Time | None = None
+        self._last_duration: float | None = None
 
     # -- facts a backend provides ------------------------------------------
     @property
@@ -110,6 +115,35 @@ class Camera(Device):
     def pixel_size(self) -> u.Quantity:
         """Unbinned pixel size ``(x, y)`` in micrometres."""
         raise UnsupportedError(f"{self.name} does not report its pixel size")
+
+    @property
+    def instrument(self) -> str:
+        """The camera's own name (``INSTRUME``), not how we reach it."""
+        return self.name
+
+    @property
+    def read_noise(self) -> float | None:
+        """Read noise in electrons (``RDNOISE``), None where the device does not say."""
+        return None
+
+    @property
+    def saturation(self) -> float:
+        """Raw level (ADU) at which pixels saturate (``SATURATE``): the ADC's top, or the full well if lower."""
+        return float(self.max_adu)
+
+    @property
+    def last_exposure_start(self) -> Time:
+        """UTC start of the last exposure, by the camera's own clock (ASCOM ``LastExposureStartTime``)."""
+        if self._last_start is None:
+            raise ValueNotSetError(f"{self.name}: no exposure has been started")
+        return self._last_start
+
+    @property
+    def last_exposure_duration(self) -> float:
+        """Seconds the last exposure lasted (ASCOM ``LastExposureDuration``)."""
+        if self._last_duration is None:
+            raise ValueNotSetError(f"{self.name}: no exposure has been started")
+        return self._last_duration
 
     # -- binning and subframe ------------------------------------------------
     @property
@@ -288,15 +322,18 @@ class Camera(Device):
             if self._state() in (CameraState.EXPOSING, CameraState.WAITING, CameraState.READING, CameraState.DOWNLOAD):
                 raise InvalidOperationError(f"{self.name}: an exposure is already in progress")
             self._begin_operation()
-            start = self._now()
-            cards = self._camera_cards(seconds, kind, start)
+            snapshot = self.context.snapshot()  # the devices as they stand for this exposure
+            cards = self._camera_cards(kind)
             if object:
                 cards.append(("OBJECT", fits_text(str(object)), "target name"))
-            cards.extend(self.context.cards(start))
+            cards.extend(snapshot.cards)
             cards.extend(extra)
             binning, subframe = self._binning, self.subframe
             self._start_exposure(seconds, bool(light), binning, subframe)
-            self._exposure = _Exposure(seconds, bool(light), start, binning, subframe, cards)
+            acknowledged = self._now()
+            start = self._exposure_start() or acknowledged
+            self._last_start, self._last_duration = start, seconds
+            self._exposure = _Exposure(seconds, bool(light), start, binning, subframe, cards, snapshot)
 
     def read_frame(self) -> Frame:
         """Read the image of the finished exposure.
@@ -318,8 +355,12 @@ class Camera(Device):
                     f"{self.name}: image has shape {data.shape}, expected {expected} [y, x]"
                 )
             self._exposure = None
+            duration = self._exposure_duration()
+            if duration is None:
+                duration = exposure.duration
+            self._last_duration = duration
         header = fits.Header()
-        for key, value, comment in exposure.cards:
+        for key, value, comment in self._timed_cards(exposure, duration) + exposure.cards:
             if key == "COMMENT":
                 header.add_comment(value)
             elif key == "HISTORY":
@@ -423,26 +464,57 @@ class Camera(Device):
             cards.append((keyword, value, ""))
         return cards
 
-    def _camera_cards(self, seconds: float, kind: str, start: Time) -> list[Card]:
+    def _camera_cards(self, kind: str) -> list[Card]:
         bx, by = self._binning
         sub = self.subframe
         cards: list[Card] = [
-            ("DATE-OBS", start.utc.isot, "UTC start of the exposure"),
-            ("MJD-OBS", round(start.utc.mjd, 8), "MJD start of the exposure"),
-            ("EXPTIME", seconds, "[s] exposure time"),
             ("IMAGETYP", kind, "type of image"),
-            ("INSTRUME", self.name, "camera"),
+            ("BUNIT", "adu", "raw counts"),
+            ("INSTRUME", fits_text(self.instrument), "camera"),
             ("XBINNING", bx, "binning factor in x"),
             ("YBINNING", by, "binning factor in y"),
             ("XORGSUBF", sub.x, "subframe origin in x, binned pixels"),
             ("YORGSUBF", sub.y, "subframe origin in y, binned pixels"),
             ("GAIN", round(self.gain, 4), "[e-/ADU] detector gain"),
+            ("SATURATE", round(self.saturation, 1), "[adu] raw saturation level"),
         ]
+        if self.read_noise is not None:
+            cards.append(("RDNOISE", round(self.read_noise, 3), "[e-] read noise"))
+        try:
+            px, py = self.pixel_size.to_value(u.um)
+            cards.append(("XPIXSZ", round(px * bx, 4), "[um] pixel size in x, binned"))
+            cards.append(("YPIXSZ", round(py * by, 4), "[um] pixel size in y, binned"))
+        except UnsupportedError:
+            pass
         try:
             cards.append(("CCD-TEMP", round(self._temperature(), 2), "[C] sensor temperature at start"))
             cards.append(("SET-TEMP", round(self._target_temperature(), 2), "[C] cooler set point"))
         except UnsupportedError:
             pass
+        return cards
+
+    def _timed_cards(self, exposure: _Exposure, duration: float) -> list[Card]:
+        """What needs the exposure's true start and length: its times, where it pointed, its WCS."""
+        start = exposure.start.utc
+        end = start + duration * u.s
+        cards: list[Card] = [
+            ("DATE-OBS", start.isot, "UTC start, by the camera's clock"),
+            ("DATE-END", end.isot, "UTC end of the exposure"),
+            ("MJD-OBS", round(start.mjd, 8), "MJD start of the exposure"),
+            ("MJD-END", round(end.mjd, 8), "MJD end of the exposure"),
+            ("EXPTIME", duration, "[s] exposure time"),
+        ]
+        snapshot = exposure.snapshot
+        cards.extend(self.context.timed_cards(snapshot, start, duration))
+        if exposure.light and snapshot.pointing is not None and self.context.focal_length:
+            try:
+                pixel = tuple(self.pixel_size.to_value(u.um))
+            except UnsupportedError:
+                return cards
+            sub = exposure.subframe
+            cards.extend(tan_wcs_cards(snapshot.pointing, pixel_um=pixel, focal_mm=float(self.context.focal_length),
+                                       rotation_deg=self.context.rotation, sensor=self.sensor_size,
+                                       binning=exposure.binning, origin=(sub.x, sub.y)))
         return cards
 
     # -- hooks for backends ------------------------------------------------------
@@ -468,6 +540,14 @@ class Camera(Device):
     @abc.abstractmethod
     def _abort_exposure(self) -> None:
         """Stop the exposure and discard it."""
+
+    def _exposure_start(self) -> Time | None:
+        """The device's own start time of the exposure just started (LastExposureStartTime); None if it has none."""
+        return None
+
+    def _exposure_duration(self) -> float | None:
+        """The device's own length of the last exposure (LastExposureDuration); None if it has none."""
+        return None
 
     def _temperature(self) -> float:
         raise UnsupportedError(f"{self.name} does not report its temperature")

@@ -18,6 +18,7 @@ from astropy.time import Time
 from .._version import __version__
 from ..ccd.frame import atomic_output
 from .io import FitsImageWriter, FrameError, FrameInfo, load_master, read_header, read_rows
+from .matching import crop_slices
 
 __all__ = ["SATURATED", "BAD_FLAT", "calibrate_data", "calibrate_file"]
 
@@ -75,14 +76,22 @@ def calibrate_file(
 ) -> Path:
     """Calibrate a light frame file into a product at ``path`` (a task for an executor).
 
+    A master larger than the light (a full-frame master for a subframe light)
+    is cropped to the light's region.
+
     Raises
     ------
     FrameError
-        A master does not match the light's shape.
+        A master does not cover the light's region.
     """
-    for master in (bias, dark, flat):
-        if master is not None and master.shape != light.shape:
-            raise FrameError(light.path, f"shape {light.shape} does not match master {Path(master.path).name} {master.shape}")
+    regions = {}
+    for name, master in (("bias", bias), ("dark", dark), ("flat", flat)):
+        if master is not None:
+            regions[name] = crop_slices(master, light)
+            if regions[name] is None:
+                raise FrameError(light.path, f"master {Path(master.path).name} ({master.width}x{master.height} at "
+                                             f"{master.x0},{master.y0}) does not cover the light ({light.width}x"
+                                             f"{light.height} at {light.x0},{light.y0})")
     header = read_header(light)
     saturation = header.get("SATURATE")
     if saturation is None and light.bitpix == 16 and light.bzero == 32768:
@@ -90,7 +99,7 @@ def calibrate_file(
     dark_scale = light.exptime / dark.exptime if dark and dark.exptime else 0.0
     for key in ("BZERO", "BSCALE"):
         header.remove(key, ignore_missing=True)
-    header["BUNIT"] = ("ADU", "calibrated counts")
+    header["BUNIT"] = ("adu", "calibrated counts")
     header["CALSTAT"] = ("".join(k for k, m in (("B", bias), ("D", dark), ("F", flat)) if m), "calibrations applied")
     for key, master in (("MBIAS", bias), ("MDARK", dark), ("MFLAT", flat)):
         header[key] = (Path(master.path).name if master else "", f"master {key[1:].lower()} used")
@@ -109,7 +118,10 @@ def calibrate_file(
 
     def rows(name: str, start: int, stop: int) -> np.ndarray | None:
         master = masters[name]
-        return None if master is None else master[start:stop]
+        if master is None:
+            return None
+        ys, xs = regions[name]
+        return master[ys.start + start:ys.start + stop, xs]  # a view: no copy of the master
 
     with atomic_output(path, overwrite=True) as stream:
         writer = FitsImageWriter(stream, header, light.shape)

@@ -167,27 +167,19 @@ class Catalog:
         row = self._run("SELECT path, signature FROM products WHERE frame_id = ?", (frame_id,)).fetchone()
         return row["signature"] if row is not None and Path(row["path"]).exists() else None
 
-    def masters_for(self, info: FrameInfo) -> dict[str, sqlite3.Row]:
-        """The newest master of each kind valid for a frame.
+    def masters_for(self, info: FrameInfo, kind: str) -> list[sqlite3.Row]:
+        """Recorded masters of ``kind`` with the frame's binning (and filter, for flats), newest first.
 
-        Bias: same binning and shape. Dark: same binning and shape, the same
-        exposure time preferred. Flat: also the same filter.
+        Whether one fits (region, readout, gain, temperature) is for
+        `torosdrivers.preprocessing.matching.why_not` to say.
         """
-        common = "xbin = ? AND ybin = ? AND width = ? AND height = ?"
-        args = (info.xbin, info.ybin, info.width, info.height)
-        found: dict[str, sqlite3.Row] = {}
-        queries = {
-            "BIAS": (f"kind = 'BIAS' AND {common} ORDER BY date_obs DESC, id DESC", args),
-            "DARK": (f"kind = 'DARK' AND {common} ORDER BY (exptime = ?) DESC, date_obs DESC, id DESC",
-                     (*args, info.exptime)),
-            "FLAT": (f"kind = 'FLAT' AND {common} AND filter = ? ORDER BY date_obs DESC, id DESC", (*args, info.filter)),
-        }
-        for kind, (where, values) in queries.items():
-            for row in self._run(f"SELECT * FROM masters WHERE {where}", values):
-                if Path(row["path"]).exists():
-                    found[kind] = row
-                    break
-        return found
+        where = "kind = ? AND xbin = ? AND ybin = ?"
+        args: tuple = (kind, info.xbin, info.ybin)
+        if kind == "FLAT":
+            where += " AND filter = ?"
+            args += (info.filter,)
+        rows = self._run(f"SELECT * FROM masters WHERE {where} ORDER BY date_obs DESC, id DESC LIMIT 50", args)
+        return [row for row in rows if Path(row["path"]).exists()]
 
     def inputs_of(self, product: str | os.PathLike) -> dict[str, list[str]]:
         """The raw files a product came from: its light, and the inputs of each master."""

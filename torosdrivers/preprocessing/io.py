@@ -61,6 +61,11 @@ class FrameInfo:
     master: bool = False
     hdu: int = 0  # index of the image HDU in the file
     compressed: bool = False  # a tile-compressed image (read through astropy)
+    ccd_temp: float | None = None  # CCD-TEMP, C
+    gain: float | None = None  # GAIN (or EGAIN), e-/ADU
+    readout: str = ""  # READOUTM
+    x0: int = 0  # XORGSUBF: subframe origin, binned pixels
+    y0: int = 0  # YORGSUBF
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -136,7 +141,20 @@ def read_info(path: str | os.PathLike) -> FrameInfo:
         master=master,
         hdu=index,
         compressed=compressed,
+        ccd_temp=_number(header.get("CCD-TEMP", header.get("CCD_TEMP"))),
+        gain=_number(header.get("GAIN", header.get("EGAIN"))),
+        readout=str(header.get("READOUTM", "")).strip(),
+        x0=int(_number(header.get("XORGSUBF")) or 0),
+        y0=int(_number(header.get("YORGSUBF")) or 0),
     )
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 _STRUCTURE = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "PCOUNT", "GCOUNT",

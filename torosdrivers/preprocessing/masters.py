@@ -22,6 +22,7 @@ from .._version import __version__
 from ..ccd.frame import write_fits_atomic
 from .combine import METHODS, reduce_stack
 from .io import FrameError, FrameInfo, read_frame, read_rows
+from .matching import crop_slices
 
 __all__ = [
     "StackSpec",
@@ -71,16 +72,25 @@ class StackSpec:
             raise ValueError(f"frames of different shapes cannot be combined: {sorted(shapes)}")
 
 
+def master_rows(master: FrameInfo, frame: FrameInfo, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of the part of ``master`` under ``frame`` (a full-frame master, cropped)."""
+    region = crop_slices(master, frame)
+    if region is None:
+        raise FrameError(frame.path, f"master {Path(master.path).name} does not cover this frame's region")
+    ys, xs = region
+    return read_rows(master, ys.start + start, ys.start + stop)[:, xs]
+
+
 def combine_block(spec: StackSpec, start: int, stop: int) -> np.ndarray:
     """Combine rows ``start:stop`` of a stack (a task for an executor)."""
-    width = spec.frames[0].width
-    stack = np.empty((len(spec.frames), stop - start, width), np.float32)
+    first = spec.frames[0]
+    stack = np.empty((len(spec.frames), stop - start, first.width), np.float32)
     for i, frame in enumerate(spec.frames):
         read_rows(frame, start, stop, out=stack[i])
     if spec.bias is not None:
-        stack -= read_rows(spec.bias, start, stop)
+        stack -= master_rows(spec.bias, first, start, stop)
     if spec.dark is not None:
-        dark = read_rows(spec.dark, start, stop)
+        dark = master_rows(spec.dark, first, start, stop)
         for i, scale in enumerate(spec.dark_scales):
             stack[i] -= dark * np.float32(scale)
     for i, scale in enumerate(spec.scales):
@@ -128,9 +138,9 @@ def frame_median(frame: FrameInfo, bias: FrameInfo | None, dark: FrameInfo | Non
     """Median of a frame after bias and dark subtraction (a task: a flat's scale)."""
     data = read_frame(frame)
     if bias is not None:
-        data -= read_frame(bias)
+        data -= master_rows(bias, frame, 0, frame.height)
     if dark is not None:
-        data -= read_frame(dark) * np.float32(dark_scale)
+        data -= master_rows(dark, frame, 0, frame.height) * np.float32(dark_scale)
     return float(np.median(data))
 
 
@@ -154,10 +164,26 @@ def _write_master(data: np.ndarray, path: Path, kind: str, frames: list[FrameInf
     header["MASTER"] = (True, "combined by torosdrivers.preprocessing")
     header["EXPTIME"] = (extra.pop("EXPTIME", first.exptime), "[s]")
     header["FILTER"] = first.filter
+    header["BUNIT"] = ("adu", "counts")
     header["XBINNING"], header["YBINNING"] = first.xbin, first.ybin
+    header["XORGSUBF"], header["YORGSUBF"] = (first.x0, "subframe origin, binned"), (first.y0, "subframe origin, binned")
+    if first.readout:
+        header["READOUTM"] = (first.readout, "readout mode")
+    if first.gain is not None:
+        header["GAIN"] = (first.gain, "[e-/ADU]")
+    temps = [f.ccd_temp for f in frames if f.ccd_temp is not None]
+    if temps:
+        header["CCD-TEMP"] = (round(float(np.mean(temps)), 2), "[C] mean sensor temperature of the inputs")
+        header["TEMPSPRD"] = (round(max(temps) - min(temps), 2), "[C] spread of the inputs' temperatures")
     header["NCOMBINE"] = (len(frames), "frames combined")
     header["COMBMETH"] = (method, "combination method")
-    header["DATE-OBS"] = (min((f.date_obs for f in frames if f.date_obs), default=""), "first input's start")
+    first_start = min((f.date_obs for f in frames if f.date_obs), default="")
+    header["DATE-OBS"] = (first_start, "first input's start")
+    if first_start:
+        try:
+            header["MJD-OBS"] = (round(Time(first_start).mjd, 8), "first input's start")
+        except ValueError:
+            pass  # an input with a DATE-OBS astropy cannot read: the text stays
     header["PROCVER"] = (__version__, "torosdrivers version")
     header["DATE"] = (Time.now().isot, "UTC of creation")
     for key, value in extra.items():
