@@ -5,7 +5,8 @@ peak RSS over the baseline after imports):
 
 - median combine of 9 frames from disk: ours (default and with a 256 MB
   memory limit) and ccdproc's ``combine(..., method="median")``;
-- sigma-clipped mean combine of the same 9 frames, both;
+- sigma-clipped mean combine of the same 9 frames, both (ours: ccdproc's one-pass method,
+  and the robust iterated one);
 - calibrating and writing a light frame: ours (``calibrate_file``) and
   ccdproc's ``subtract_bias`` + ``subtract_dark`` + ``flat_correct`` + write,
   five lights in a row: the figure is the median per light once the masters

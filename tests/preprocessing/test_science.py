@@ -97,7 +97,7 @@ def test_a_dark_at_another_temperature_is_never_used(night, catalog, tmp_path):
     assert product["CALSTAT"] == "BF" and product["MDARK"] == ""
     reasons = dict(report.incomplete)["light_V_000_cal.fits"]
     assert "was taken at +10.0 C, the frame at -20.0 C" in reasons
-    assert dict(report.summary())["  of them without some master"] == 3
+    assert dict(report.summary())["calibrated without some master"] == 3
     row = catalog.frame_row(night / "light_V_000.fits")
     assert "+10.0 C" in catalog._run("SELECT note FROM products WHERE frame_id = ?", (row["id"],)).fetchone()["note"]
 

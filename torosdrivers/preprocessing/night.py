@@ -59,7 +59,7 @@ class NightReport:
         return [
             ("masters built", len(self.masters_built)),
             ("calibrated", len(self.calibrated)),
-            ("  of them without some master", len(self.incomplete)),
+            ("calibrated without some master", len(self.incomplete)),
             ("already up to date", len(self.up_to_date)),
             ("left uncalibrated", len(self.uncalibrated)),
             ("skipped files", len(self.skipped)),
