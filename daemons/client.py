@@ -3,6 +3,7 @@
     toros submit order.yaml --follow          # a WO from a YAML or JSON file
     toros submit --set WOType=Dome --set ID=7 --set Blink01=true --service dome
     toros status 7 --service dome
+    toros status                              # the daemon's health, and whether it is safe to open
     toros cancel 7
     toros list --service preprocessor
 
@@ -69,6 +70,22 @@ def _show(status: dict) -> str:
     return line
 
 
+def _daemon_status(service: str, health: dict, safety: dict) -> str:
+    """``toros status``: is the daemon well, and may the observatory be open (and why not)."""
+    lines = [f"{service}: {'healthy' if health['Healthy'] else 'UNHEALTHY: ' + '; '.join(health['Problems'])}",
+             f"  worker: {health['Worker']}; devices: {health['Devices']}; orders: "
+             + ", ".join(f"{n} {state}" for state, n in health["Orders"].items() if n)]
+    if safety.get("Supervised"):
+        verdict = "safe to open" if safety["Safe"] else "NOT safe: " + "; ".join(safety["Reasons"])
+        lines.append(f"  safety at {safety['Checked'][:19]}: {verdict}")
+        lines.append(f"  Sun at {safety['Sun Altitude']:+.1f} deg; "
+                     + ", ".join(f"{k} {v:g}" for k, v in safety["Conditions"].items()))
+        if safety["Opens At"]:
+            lines.append(f"  may open at {safety['Opens At'][:19]}")
+        lines.extend(f"  {event}" for event in safety["Events"][-5:])
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="toros", description=__doc__.splitlines()[0])
     p.add_argument("--config", help="YAML configuration (as the daemons read it)")
@@ -77,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("file", nargs="?", help="YAML or JSON file holding the work order")
     submit.add_argument("--set", action="append", metavar="KEY=VALUE", help="a key of the work order (repeatable)")
     submit.add_argument("--follow", action="store_true", help="show progress until the order ends")
-    for name in ("status", "cancel"):
-        cmd = sub.add_parser(name, help=f"{name} of a work order")
-        cmd.add_argument("id")
+    status = sub.add_parser("status", help="a work order's status; without an ID, the daemon's health and safety")
+    status.add_argument("id", nargs="?")
+    sub.add_parser("cancel", help="cancel a work order").add_argument("id")
     sub.add_parser("list", help="the latest orders")
     for cmd in sub.choices.values():
         cmd.add_argument("--service", choices=sorted(_SERVICES), help="which daemon (default: from the WOType, or telescope)")
@@ -108,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
                         if status["State"] in _FINAL:
                             return 0 if status["State"] == "done" else 1
                         time.sleep(0.5)
-            elif args.command == "status":
+            elif args.command == "status" and args.id:
                 print(_show(proxy.status(args.id)))
+            elif args.command == "status":
+                print(_daemon_status(service, proxy.health(), proxy.safety()))
             elif args.command == "cancel":
                 print(_show(proxy.cancel(args.id)))
             else:

@@ -27,7 +27,7 @@ from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from torosdrivers.config import load_config
-from torosdrivers.coords import TOROS_SITE, to_altaz
+from torosdrivers.coords import TOROS_SITE, sun_altaz, to_altaz
 from torosdrivers.preview import stretch, write_png
 
 from .security import service_proxy
@@ -45,11 +45,16 @@ def _free_port() -> int:
 
 
 def _night_when_up(ra: float, dec: float) -> Time:
-    """The next time the field transits over TOROS (the simulator has no Sun to mind)."""
-    now = Time.now()
-    times = now + TimeDelta(np.arange(0, 86400, 600), format="sec")
+    """The first dark hour of the coming year when the field stands high over TOROS.
+
+    The safety supervisor opens only with the Sun 12 deg down, so the
+    simulated night starts when the field is above 40 deg and the Sun below -18.
+    """
+    times = Time.now() + TimeDelta(np.arange(0, 365 * 86400, 1800), format="sec")
     alts = to_altaz(SkyCoord(ra, dec, unit="deg"), times, TOROS_SITE).alt.deg
-    return times[int(np.argmax(alts))]
+    suns = sun_altaz(times, TOROS_SITE).alt.deg
+    good = np.flatnonzero((alts > 40) & (suns < -18))
+    return times[int(good[0])] if good.size else times[int(np.argmax(alts))]
 
 
 def _start(args: list[str], log: Path) -> tuple[subprocess.Popen, str]:
@@ -129,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         if products:
             data = fits.getdata(products[0])
             preview = write_png(out / "preview.png", stretch(data))
+        print("\nThe safety supervisor's night (telescope daemon):")
+        for event in telescope.safety()["Events"]:
+            print(f"  {event}")
         print(f"\nDome: {dome_status['Result']}")
         print(f"Observation: {observation['Result']}")
         print(f"Preprocessing: {calibration['Result']}")

@@ -23,7 +23,7 @@ import sys
 from torosdrivers._version import __version__
 from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
-from torosdrivers.config import Config, Devices, build_hardware
+from torosdrivers.config import KINDS, Config, Devices, build_hardware, weather_kinds
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
 
@@ -53,9 +53,10 @@ class DeviceServer:
         section = config["Device Server"]
         if discovery is None:
             discovery = section["Discovery"]
-        self.devices: Devices = build_hardware(config)
+        self.devices: Devices = build_hardware(config, KINDS + weather_kinds(config))
         self.server = AlpacaServer(
-            [self.devices.camera, self.devices.filter_wheel, self.devices.mount, self.devices.dome],
+            [self.devices.camera, self.devices.filter_wheel, self.devices.mount, self.devices.dome,
+             *self.devices.weather()],
             host=str(section["IP"]),
             port=int(section["Port"]) if port is None else port,
             discovery_port=DISCOVERY_PORT if discovery else None,
@@ -67,7 +68,7 @@ class DeviceServer:
         """Connect every device (a failure names the device and closes the others), then serve."""
         connected = []
         try:
-            for device in self.devices.all():
+            for device in self.devices.all() + self.devices.weather():
                 device.connect()
                 connected.append(device)
                 log.info("connected %s", device.name)
@@ -80,7 +81,7 @@ class DeviceServer:
 
     def stop(self) -> None:
         self.server.stop()
-        for device in reversed(self.devices.all()):
+        for device in reversed(self.devices.all() + self.devices.weather()):
             try:
                 device.disconnect()
             except DriverError as exc:

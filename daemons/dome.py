@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from torosdrivers.config import Config, Devices, build_devices
+from torosdrivers.config import Config, Devices, build_devices, weather_kinds
 from torosdrivers.errors import NotConnectedError
 
+from .safety import Supervisor
 from .service import OrderCancelled, Service
 from .workorders import DomeOrder, validate_dome
 
@@ -21,18 +22,32 @@ class DomeService(Service):
 
     def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
         super().__init__(config, journal)
-        self.dome = (devices or build_devices(config, ("Dome",))).dome
+        self.devices = devices or build_devices(config, ("Dome", "Mount") + weather_kinds(config))
+        self.dome = self.devices.dome
         self.actions: list[str] | None = None  # read at connect: the order check never asks the dome
+        self.supervisor = Supervisor(config, self.devices, self.log, on_unsafe=self.interrupt)
 
     def connect(self) -> None:
         self.dome.connect()
+        if self.devices.mount is not None:  # the observatory's clock, and parking when it turns unsafe
+            self.devices.mount.connect()
         self.actions = self.dome.supported_actions
 
     def disconnect(self) -> None:
         self.dome.disconnect()
+        if self.devices.mount is not None:
+            self.devices.mount.disconnect()
 
     def ping(self) -> None:
         self.dome.ping()
+
+    def ready(self, order: DomeOrder) -> str | None:
+        """An order that opens the shutter waits until it is safe to open."""
+        opens = any(command == "Shutter" and value == "open" for command, value in order.commands)
+        state = self.supervisor.state
+        if opens and not state.safe:
+            return "not safe to open: " + "; ".join(state.reasons)
+        return None
 
     def validate(self, work_order) -> DomeOrder:
         if self.actions is None:
@@ -48,6 +63,7 @@ class DomeService(Service):
             progress(f"{command} {value}")
             if command == "Shutter":
                 if value == "open":
+                    self.supervisor.note_opened()
                     self.dome.open_shutter()
                 else:
                     self.dome.close_shutter()

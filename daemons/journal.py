@@ -208,13 +208,16 @@ class Journal:
             if any(p.created for p in batch):
                 self._wake.notify_all()
 
-    def next(self, timeout: float, finished: list[tuple[str, str, str, str]] = ()) -> dict | None:
+    def next(self, timeout: float, finished: list[tuple[str, str, str, str]] = (),
+             skip: tuple[str, ...] = ()) -> dict | None:
         """Take the next queued order, marking it running in the same statement; waits up to ``timeout`` s.
 
         ``finished`` holds the outcomes ``(ID, state, result, error)`` of orders
         run since the last call: they are recorded in the same transaction,
-        so a busy worker pays one ``fsync`` per order, not two.
+        so a busy worker pays one ``fsync`` per order, not two. Orders in
+        ``skip`` (waiting for their moment) are passed over.
         """
+        others = f" AND id NOT IN ({','.join('?' * len(skip))})" if skip else ""
         with self._lock:
             for attempt in range(2):
                 try:
@@ -225,7 +228,8 @@ class Journal:
                                              "WHERE id = ?", (state, _now(), result, error, order_id))
                     row = self._db.execute(
                         "UPDATE orders SET state = 'running', started = ? WHERE seq = (SELECT seq FROM orders "
-                        "WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT 1) RETURNING *", (_now(),)).fetchone()
+                        f"WHERE state = 'queued'{others} ORDER BY priority DESC, seq LIMIT 1) RETURNING *",
+                        (_now(), *skip)).fetchone()
                     row = dict(row) if row is not None else None  # read before COMMIT ends the statement
                     self._db.execute("COMMIT")
                 except sqlite3.Error as exc:
@@ -236,11 +240,11 @@ class Journal:
                 self._wake.wait(timeout)
         return None
 
-    def requeue(self, order_id: str, why: str) -> None:
-        """Put a taken order back in the queue, unrun (its devices were found gone before it started)."""
+    def requeue(self, order_id: str, note: str) -> None:
+        """Put a taken order back in the queue with a note (it cannot run yet, or safety interrupted it)."""
         with self._lock:
             self._write("UPDATE orders SET state = 'queued', started = NULL, progress = ? WHERE id = ? AND "
-                        "state = 'running'", (f"waiting: {why}", order_id))
+                        "state = 'running'", (note, order_id))
             self._wake.notify_all()
 
     def progress(self, order_id: str, text: str) -> None:

@@ -31,6 +31,8 @@ import time
 from typing import Any, Callable
 from xmlrpc.client import Fault
 
+from astropy.time import Time
+
 from torosdrivers._version import __version__
 from torosdrivers.config import Config
 from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverError, NotConnectedError
@@ -53,7 +55,7 @@ _LINK_ERRORS = (NotConnectedError, CommunicationError, DeviceTimeoutError)
 
 
 class OrderCancelled(Exception):
-    """A running order saw its cancellation."""
+    """A running order saw its cancellation (or the safety supervisor's interruption)."""
 
 
 def _receipt(row: dict, duplicate: bool = False) -> dict[str, Any]:
@@ -108,6 +110,11 @@ class Service(abc.ABC):
         self._unfinished: list[tuple[str, str, str, str]] = []  # (ID, state, result, error) to journal
         self._devices_ok = False
         self._device_problem = "not connected yet"
+        #: The safety supervisor of a service that opens the dome (daemons/safety.py); None otherwise.
+        self.supervisor = None
+        self._interrupt = threading.Event()  # set by the supervisor: the running order must stop
+        self._interrupt_reason = ""
+        self._deferred: dict[str, float] = {}  # order ID -> monotonic time before which it is not tried again
         self._retry_at = 0.0
         self._backoff = RECONNECT_BACKOFF[0]
         self._pinged_at = 0.0
@@ -186,6 +193,14 @@ class Service(abc.ABC):
                 "Worker": worker, "Running": self._running or "", "Last Loop Age": round(age, 3),
                 "Journal": self.journal.error or "ok", "Devices": devices, "Orders": counts}
 
+    def safety(self) -> dict[str, Any]:
+        """The safety supervisor's verdict (safe or not, why, Sun altitude, conditions, when it may open)
+        and the night's timeline of what it did."""
+        if self.supervisor is None:
+            return {"Safe": True, "Reasons": [], "Supervised": False, "Events": []}
+        return self.supervisor.state.as_dict() | {"Supervised": True,
+                                                  "Events": [f"{t} {what}" for t, what in self.supervisor.events]}
+
     # -- life ---------------------------------------------------------------------------
     def serve(self, port: int | None = None) -> RPCServer:
         """Start the worker and the XML-RPC server (in background threads); returns the server."""
@@ -197,9 +212,11 @@ class Service(abc.ABC):
             max_connections=int(security["Max Connections"]), allowed_hosts=security["Allowed Hosts"],
             allowed_origins=security["Allowed Origins"], token=token_of(self.config), tls=server_tls(self.config),
             title=f"TOROS {self.name}")
-        for method in (self.front_desk, self.status, self.cancel, self.list_orders, self.health):
+        for method in (self.front_desk, self.status, self.cancel, self.list_orders, self.health, self.safety):
             self.server.register_function(method)
         self.start()
+        if self.supervisor is not None:
+            self.supervisor.start()
         self._server_thread = threading.Thread(target=self.server.serve_forever, args=(0.1,),
                                                name=f"toros-{self.name}-rpc", daemon=True)
         self._server_thread.start()
@@ -217,6 +234,8 @@ class Service(abc.ABC):
     def stop(self) -> None:
         self._closed.set()
         self._stop.set()
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -295,15 +314,17 @@ class Service(abc.ABC):
             self._stop.wait(0.2)
             return
         self._doing = "idle"
-        row = self.journal.next(timeout=0.2, finished=self._unfinished)  # outcomes and the next take: one commit
-        self._unfinished.clear()
+        now = time.monotonic()
+        self._deferred = {k: v for k, v in self._deferred.items() if v > now}
+        row = self.journal.next(timeout=0.2, finished=self._unfinished, skip=tuple(self._deferred))
+        self._unfinished.clear()  # recorded with the take: one commit
         if row is None:
             return
         try:
             self.ping()  # before anything moves: a device server restarted since the last order is found here
         except DriverError as exc:
             self._dropped(str(exc))
-            self.journal.requeue(row["id"], f"devices dropped ({exc}); reconnecting")
+            self.journal.requeue(row["id"], f"waiting: devices dropped ({exc}); reconnecting")
             self.log.warning("%s back in the queue until the devices are back", row["id"])
             return
         self._running = row["id"]
@@ -314,21 +335,59 @@ class Service(abc.ABC):
             self._running = None
             self._pinged_at = time.monotonic()
 
+    def interrupt(self, reason: str) -> None:
+        """Stop the running order between steps (the supervisor aborts what moves); it stays queued."""
+        self._interrupt_reason = reason
+        self._interrupt.set()
+
+    def _defer(self, order_id: str) -> None:
+        """Pass over a waiting order until the supervisor has looked again."""
+        self._deferred[order_id] = time.monotonic() + (self.supervisor.period if self.supervisor else 1.0)
+
+    def _wait_for_its_moment(self, order: Order) -> bool:
+        """Whether the order must wait (back in the queue, or failed past its deadline); False to run it now."""
+        why = self.ready(order)
+        if why is None:
+            return False
+        now = self.supervisor.now() if self.supervisor is not None else Time.now()
+        if order.deadline and now > Time(order.deadline):
+            self._finish(order.id, "failed", error=f"not run by its deadline {order.deadline}: {why}")
+            self.log.error("%s failed: deadline %s passed while waiting: %s", order.id, order.deadline, why)
+            return True
+        self.journal.requeue(order.id, f"waiting: {why}")
+        self._defer(order.id)
+        self.log.debug("%s waits: %s", order.id, why)
+        return True
+
     def _run(self, row: dict) -> None:
         order_id = row["id"]
-        self.log.info("running %s", order_id)
         try:
             order = self.validate(json.loads(row["body"]))
+            if self._wait_for_its_moment(order):
+                return
+            self.log.info("running %s", order_id)
+            self._interrupt.clear()
             result = self.run(order, lambda text: self.journal.progress(order_id, text),
-                              lambda: self.journal.cancel_requested(order_id) or self._stop.is_set())
-        except OrderCancelled:
-            self._finish(order_id, "cancelled", error="cancelled while running")
-            self.log.info("%s cancelled", order_id)
-        except (DriverError, WorkOrderError) as exc:
+                              lambda: (self.journal.cancel_requested(order_id) or self._stop.is_set()
+                                       or self._interrupt.is_set()))
+        except (OrderCancelled, DriverError) as exc:
+            if self._interrupt.is_set() and not self.journal.cancel_requested(order_id):
+                note = f"interrupted: {self._interrupt_reason}; resumes when it is safe again"
+                self.journal.requeue(order_id, note)
+                self._defer(order_id)
+                self.log.warning("%s %s", order_id, note)
+            elif isinstance(exc, OrderCancelled):
+                self._finish(order_id, "cancelled", error="cancelled while running")
+                self.log.info("%s cancelled", order_id)
+            else:
+                self._finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}")
+                self.log.error("%s failed: %s", order_id, exc)
+                if isinstance(exc, _LINK_ERRORS):
+                    self._dropped(str(exc))
+                self.on_fault(exc)
+        except WorkOrderError as exc:
             self._finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}")
             self.log.error("%s failed: %s", order_id, exc)
-            if isinstance(exc, _LINK_ERRORS):
-                self._dropped(str(exc))
             self.on_fault(exc)
         except JournalError as exc:
             self._finish(order_id, "failed", error=f"the journal could not record its progress: {exc}")
@@ -358,6 +417,10 @@ class Service(abc.ABC):
 
     def on_fault(self, error: Exception) -> None:
         """Leave the hardware safe after a failed order."""
+
+    def ready(self, order: Order) -> str | None:
+        """Why ``order`` cannot run now (it waits in the queue), or None to run it."""
+        return None
 
     @abc.abstractmethod
     def validate(self, work_order: Any) -> Order:

@@ -16,12 +16,15 @@ from typing import Callable
 
 from astropy.time import Time, TimeDelta
 
-from torosdrivers.config import Config, Devices, build_devices
+from torosdrivers.config import KINDS, Config, Devices, build_devices, weather_kinds
+from torosdrivers.coords import to_altaz
 from torosdrivers.dome import ShutterState
-from torosdrivers.errors import DriverError, NotConnectedError
+from torosdrivers.errors import DriverError, NotConnectedError, UnsupportedError
 
 from .service import OrderCancelled, Service
+from .safety import Supervisor
 from .security import service_proxy
+from .slaving import DomeSlave
 from .workorders import DERIVED_ID_SUFFIX, Observation, validate_observation
 
 __all__ = ["TelescopeService", "night_folder"]
@@ -47,9 +50,11 @@ class TelescopeService(Service):
 
     def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
         super().__init__(config, journal)
-        self.devices = devices or build_devices(config)
+        self.devices = devices or build_devices(config, KINDS + weather_kinds(config))
         self.data = Path(config["Data Directory"])
         self.filters: list[str] | None = None  # read at connect: the order check never asks the wheel
+        self.supervisor = Supervisor(config, self.devices, self.log, on_unsafe=self.interrupt,
+                                     on_morning=self.warm_up)
 
     def connect(self) -> None:
         for device in self.devices.all():
@@ -73,6 +78,17 @@ class TelescopeService(Service):
                                     f"filters are unknown ({self._device_problem})")
         return validate_observation(work_order, filters=self.filters)
 
+    def ready(self, order: Observation) -> str | None:
+        """Safe to open, and the target above the altitude limit: checked before anything moves."""
+        state = self.supervisor.state
+        if not state.safe:
+            return "not safe to open: " + "; ".join(state.reasons)
+        limit = float(self.config["Telescope"]["Minimum Altitude"])
+        altitude = float(to_altaz(order.target, self.supervisor.now(), self.supervisor.site).alt.deg)
+        if altitude < limit:
+            return f"the target is at {altitude:.1f} deg, below the minimum altitude of {limit:g} deg"
+        return None
+
     def on_fault(self, error: Exception) -> None:
         if str(self.config["Telescope"]["On Fault"]).lower() != "close":
             return
@@ -94,6 +110,7 @@ class TelescopeService(Service):
 
         night = night_folder(self.data, mount.time)
         night.mkdir(parents=True, exist_ok=True)
+        self._cool(camera, step)
         stem = _safe(order.id)
         cards = {"WO_ID": order.id, "OBSERVER": order.user}  # transliterated to ASCII, long ones CONTINUEd
         if order.object_type:
@@ -124,6 +141,7 @@ class TelescopeService(Service):
                     dome.action("FlatLamp", "off")
         step("opening the dome")
         if dome.shutter != ShutterState.OPEN:
+            self.supervisor.note_opened()
             dome.open_shutter()
         step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}")
         if mount.at_park:
@@ -134,11 +152,42 @@ class TelescopeService(Service):
         wheel.select(order.filter)
         # OBJECT names the target: the order's Object, else the order ("Type of object" is only "Galaxy").
         name = order.object or f"WO {order.id}"
-        for i in range(order.count):
-            step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s")
-            save(camera.expose(order.exposure_time, object=name, header=cards), "light", i)
+        slave = DomeSlave(dome, mount, tolerance=float(self.config["Telescope"]["Dome Tolerance"]),
+                          period=self.supervisor.period, stopped=cancelled, log=self.log)
+        with slave:  # the slit follows the telescope through the whole sequence
+            for i in range(order.count):
+                done = night / f"{stem}_light_{i:03d}.fits"
+                if done.exists():  # taken before a safety interruption: resumed, not taken twice
+                    written.append(done)
+                    continue
+                step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s")
+                save(camera.expose(order.exposure_time, object=name, header=cards), "light", i)
         handed = self._hand_to_preprocessor(order, night)
-        return f"{len(written)} frames in {night}; {handed}"
+        return (f"{len(written)} frames in {night}; dome re-centred {slave.turns} times, at most {slave.worst:.1f} deg "
+                f"off the telescope; {handed}")
+
+    def _cool(self, camera, step: Callable[[str], None]) -> None:
+        """Cool to the set point before the first frame; every frame (darks too) is then taken at it."""
+        setpoint = self.config["Telescope"]["CCD Set Point"]
+        if setpoint is None:
+            return
+        tolerance = float(self.config["Telescope"]["CCD Tolerance"])
+        try:
+            if abs(camera.temperature.value - setpoint) <= tolerance:
+                return
+        except UnsupportedError:
+            return  # a camera without a sensor thermometer: nothing to wait for
+        step(f"cooling the camera to {setpoint:g} C")
+        camera.cool_to(setpoint, tolerance=tolerance,
+                       timeout=float(self.config["Telescope"]["Cooling Timeout"]) / self.supervisor.scale)
+
+    def warm_up(self) -> None:
+        """The morning close: turn the set point up, so the sensor warms at the cooler's own pace."""
+        try:
+            self.devices.camera.set_temperature(float(self.config["Telescope"]["CCD Warm Up"]))
+            self.log.info("camera warming to %g C", self.config["Telescope"]["CCD Warm Up"])
+        except DriverError as exc:
+            self.log.warning("cannot warm the camera: %s", exc)
 
     def _hand_to_preprocessor(self, order: Observation, night: Path) -> str:
         request = {"ID": order.id + DERIVED_ID_SUFFIX, "WOType": "Calibration", "User": order.user,

@@ -56,7 +56,7 @@ EXAMPLE_OBSERVATION = {
 #: The Dome work order of the TOROS documentation, verbatim.
 EXAMPLE_DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03-05T14:34:54.234",
                 "User": "John Doe", "Blink01": True}
-COMMON_KEYS = ("ID", "WOType", "Priority", "Datetime", "User")
+COMMON_KEYS = ("ID", "WOType", "Priority", "Datetime", "User", "Deadline")
 OBSERVATION_KEYS = COMMON_KEYS + (
     "Telescope Name", "RA", "Dec", "Filter", "Exposure Time", "Number of Exposures",
     "Type of job", "Type of object", "Calibration Frames", "Output", "Object",
@@ -98,6 +98,7 @@ class Order:
     datetime: str
     user: str
     raw: dict = field(repr=False, default_factory=dict)
+    deadline: str = ""  # UTC ISO: an order that cannot run before it fails instead of waiting on
 
 
 @dataclass
@@ -158,16 +159,22 @@ def _common(wo: object, wotype: str | None, known: tuple[str, ...] | None, max_i
         priority = DEFAULT_PRIORITY
     elif isinstance(priority, bool) or not isinstance(priority, (int, float)) or not 0 <= priority <= 10:
         raise _bad("Priority", priority, "a number from 0 to 10, or None to have one assigned")
-    stamp = wo.get("Datetime", "")
-    if stamp not in ("", None):
-        if not isinstance(stamp, (str, datetime)):
-            raise _bad("Datetime", stamp, "an ISO 8601 date and time, e.g. '2019-03-05T14:34:54.234'")
-        try:
-            stamp = (stamp if isinstance(stamp, datetime) else datetime.fromisoformat(stamp)).isoformat()
-        except ValueError:
-            raise _bad("Datetime", stamp, "an ISO 8601 date and time, e.g. '2019-03-05T14:34:54.234'") from None
     return {"id": str(order_id), "wotype": str(wo.get("WOType")), "priority": float(priority),
-            "datetime": stamp or "", "user": _text(wo, "User"), "raw": dict(wo)}
+            "datetime": _iso(wo, "Datetime"), "user": _text(wo, "User"), "raw": dict(wo),
+            "deadline": _iso(wo, "Deadline")}
+
+
+def _iso(wo: dict, key: str) -> str:
+    """An optional ISO 8601 time (UTC), as text; "" when absent."""
+    stamp = wo.get(key, "")
+    if stamp in ("", None):
+        return ""
+    if not isinstance(stamp, (str, datetime)):
+        raise _bad(key, stamp, "an ISO 8601 date and time, e.g. '2019-03-05T14:34:54.234'")
+    try:
+        return (stamp if isinstance(stamp, datetime) else datetime.fromisoformat(stamp)).isoformat()
+    except ValueError:
+        raise _bad(key, stamp, "an ISO 8601 date and time, e.g. '2019-03-05T14:34:54.234'") from None
 
 
 def _text(wo: dict, key: str, default: str = "") -> str:

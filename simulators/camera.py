@@ -15,7 +15,7 @@ import numpy as np
 
 from torosdrivers.ccd.base import Camera, CameraState, Subframe
 from torosdrivers.ccd.filterwheel import FilterWheel
-from torosdrivers.coords import airmass, to_altaz
+from torosdrivers.coords import airmass, moon_altaz_and_phase, sun_altaz, to_altaz
 from torosdrivers.dome.base import Dome, ShutterState
 from torosdrivers.errors import InvalidOperationError
 from torosdrivers.mount.base import Mount
@@ -25,6 +25,7 @@ from .dome import SimulatedDome
 from .filterwheel import SimulatedFilterWheel
 from .mount import SimulatedMount
 from .sensor import Scene, Sensor
+from .weather import WeatherTimeline
 
 __all__ = ["SimulatedCamera"]
 
@@ -63,6 +64,7 @@ class SimulatedCamera(Camera):
         dome: Dome | None = None,
         ambient: float = 10.0,
         seed: int = 0,
+        weather: "WeatherTimeline | None" = None,
         **kwargs,
     ) -> None:
         kwargs.setdefault("poll_interval", clock.poll_interval)
@@ -72,6 +74,7 @@ class SimulatedCamera(Camera):
         self.mount = mount
         self.filter_wheel = filter_wheel
         self.dome = dome
+        self.weather = weather
         self.ambient = ambient
         self._seed = int(seed)
         self._frames = 0
@@ -206,13 +209,20 @@ class SimulatedCamera(Camera):
         pointing = None
         mass = 1.0
         sky = False
+        heavens: dict = {}
         if light and self.mount is not None:
             axis, site = _optical_axis(self.mount)
-            horizontal = to_altaz(axis, self._now(), site)
+            now = self._now()
+            horizontal = to_altaz(axis, now, site)
             alt, az = float(horizontal.alt.deg), float(horizontal.az.deg)
             pointing = (float(axis.ra.deg), float(axis.dec.deg))
             mass = airmass(alt)
             sky = alt > 0.0 and self._slit_open_towards(alt, az)
+            if sky:
+                moon, phase = moon_altaz_and_phase(now, site)
+                heavens = {"sun_alt": float(sun_altaz(now, site).alt.deg), "moon_alt": float(moon.alt.deg),
+                           "moon_phase": phase,
+                           "cloud_cover": self.weather.at(now).CloudCover if self.weather is not None else 0.0}
         lamp = light and self.dome is not None and bool(getattr(self.dome, "lamp_on", False))
         if self.filter_wheel is not None and filter_name is None:
             sky = lamp = False  # the wheel is between filters: its body blocks the beam
@@ -226,6 +236,7 @@ class SimulatedCamera(Camera):
             airmass=mass,
             sky=sky,
             lamp=lamp,
+            **heavens,
             seed=(self._seed, self._frames),
         )
 

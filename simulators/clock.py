@@ -42,6 +42,11 @@ class SimClock:
         self._jumped = 0.0  # instant mode: device seconds the instant motions would have taken
 
     @property
+    def start(self) -> Time:
+        """UTC at which the clock started."""
+        return self._start
+
+    @property
     def poll_interval(self) -> float:
         """How often a wait on a simulated device should look: 2 ms fast, up to 0.1 s in real time."""
         return min(0.1, max(0.002, 0.1 / self.time_scale))

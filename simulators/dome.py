@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import astropy.units as u
+
 from torosdrivers.dome.actions import check_parameters
 from torosdrivers.dome.base import Dome, ShutterState
 
@@ -43,6 +45,9 @@ class SimulatedDome(Dome):
         self._az = park_azimuth
         self._shutter_state = ShutterState.CLOSED
         self._shutter_timer: Timer | None = None
+        self._opened_at = None  # simulated time the shutter last left Closed
+        self._closing_ends = None  # simulated time the closing under way will end
+        self._open_spans: list = []  # (left closed, closed again) in simulated time
         self._parking = False
         self._parked = True
         self.blinks = 0
@@ -66,6 +71,9 @@ class SimulatedDome(Dome):
                     self._shutter_state = ShutterState.OPEN
                 elif self._shutter_state == ShutterState.CLOSING:
                     self._shutter_state = ShutterState.CLOSED
+                    if self._opened_at is not None:
+                        self._open_spans.append((self._opened_at, self._closing_ends))
+                        self._opened_at = None
 
     def _azimuth(self) -> float:
         self._update()
@@ -126,8 +134,21 @@ class SimulatedDome(Dome):
             travel = self._shutter_timer.elapsed()
         else:
             travel = self.shutter_time
+        now = self._clock.now()
+        if opening and self._opened_at is None:
+            self._opened_at = now
+        if not opening:
+            self._closing_ends = now + travel * u.s
         self._shutter_state = moving
         self._shutter_timer = Timer(self._clock, travel)
+
+    def open_spans(self) -> list:
+        """When the shutter was not closed: ``(start, end)`` in simulated time, the last maybe still open."""
+        self._update()
+        spans = list(self._open_spans)
+        if self._opened_at is not None:
+            spans.append((self._opened_at, self._clock.now()))
+        return spans
 
     def _open_shutter(self) -> None:
         self._start_shutter(True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from astropy.coordinates import EarthLocation
 from astropy.time import Time
 
@@ -16,6 +18,7 @@ from .filterwheel import DEFAULT_FILTERS, SimulatedFilterWheel
 from .mount import SimulatedMount
 from .sensor import Sensor, SensorSpec
 from .sky import StarField
+from .weather import SimulatedObservingConditions, SimulatedSafetyMonitor, WeatherTimeline
 
 __all__ = ["SimulatedObservatory"]
 
@@ -41,6 +44,10 @@ class SimulatedObservatory:
         Stars per square degree down to magnitude 20.
     telescope, observer, observatory
         ``TELESCOP``, ``OBSERVER`` and ``OBSERVAT`` for the headers.
+    weather
+        A `WeatherTimeline`, its steps (a list), or YAML text or a file; a
+        clear night when not given. It drives `conditions` (ObservingConditions),
+        `safety` (SafetyMonitor) and the camera's clouds.
     sensor
         Further `SensorSpec` fields (read noise, gain, plate scale...).
 
@@ -64,6 +71,7 @@ class SimulatedObservatory:
         telescope: str = "TOROS-SIM",
         observer: str = "",
         observatory: str = "TOROS (simulated)",
+        weather: "WeatherTimeline | list | str | None" = None,
         **sensor: object,
     ) -> None:
         self.clock = SimClock(time_scale, start)
@@ -75,12 +83,21 @@ class SimulatedObservatory:
         self.mount = SimulatedMount(self.clock, site, seed=seed, timeout=timeout)
         self.dome = SimulatedDome(self.clock, timeout=timeout)
         self.filter_wheel = SimulatedFilterWheel(self.clock, tuple(filters), timeout=timeout)
+        if isinstance(weather, WeatherTimeline):
+            self.weather = weather
+        elif isinstance(weather, (str, Path)):
+            self.weather = WeatherTimeline.from_yaml(weather, start=self.clock.start)
+        else:
+            self.weather = WeatherTimeline(list(weather or []), start=self.clock.start)
+        self.conditions = SimulatedObservingConditions(self.clock, self.weather, timeout=timeout)
+        self.safety = SimulatedSafetyMonitor(self.clock, self.weather, timeout=timeout)
         self.camera = SimulatedCamera(
             self.clock,
             Sensor(spec, seed, self.stars),
             mount=self.mount,
             filter_wheel=self.filter_wheel,
             dome=self.dome,
+            weather=self.weather,
             seed=seed,
             timeout=timeout,
             context=FrameContext(
@@ -91,8 +108,15 @@ class SimulatedObservatory:
 
     @property
     def devices(self) -> tuple:
-        """All four devices, mount first."""
-        return (self.mount, self.dome, self.filter_wheel, self.camera)
+        """All six devices, mount first."""
+        return (self.mount, self.dome, self.filter_wheel, self.camera, self.conditions, self.safety)
+
+    def rain_on_open_dome(self) -> list[tuple[Time, Time]]:
+        """When rain fell while the shutter was not closed: what a safe observatory never lets happen."""
+        wet = []
+        for opened, closed in self.dome.open_spans():
+            wet.extend(self.weather.rain_between(opened, closed))
+        return wet
 
     def connect(self) -> None:
         """Connect every device."""

@@ -103,6 +103,10 @@ class Scene:
     airmass: float = 1.0
     sky: bool = False  # sky light reaches the sensor
     lamp: bool = False  # the flat lamp lights the sensor
+    cloud_cover: float = 0.0  # percent
+    sun_alt: float = -90.0  # degrees
+    moon_alt: float = -90.0  # degrees
+    moon_phase: float = 0.0  # lit fraction
     seed: tuple[int, ...] = field(default=(0,))
 
 
@@ -148,10 +152,21 @@ class Sensor:
         return s.dark_ref * 2.0 ** ((temperature - s.dark_ref_temp) / s.dark_doubling)
 
     def sky_rate(self, scene: Scene) -> float:
-        """Sky signal in e-/s per unbinned pixel for the scene's filter and airmass."""
+        """Sky signal in e-/s per unbinned pixel for the scene's filter, airmass, Sun, Moon and clouds.
+
+        The dark-sky brightness of the band grows with airmass (a longer path
+        through glowing air; van Rhijn's law, to first order proportional to
+        it), by about 0.8 mag per degree of twilight from the Sun at -18 deg up
+        to the horizon, with a Moon above the horizon (up to some 3 mag when
+        full and high), and with cloud lit from below.
+        """
         b = self.band(scene.filter)
         area = self.spec.plate_scale**2
-        return area * 10.0 ** (-0.4 * (b.sky - b.zero_point + b.extinction * scene.airmass))
+        dark = area * 10.0 ** (-0.4 * (b.sky - b.zero_point)) * max(scene.airmass, 1.0)
+        twilight = 10.0 ** (0.4 * 0.8 * min(max(scene.sun_alt + 18.0, 0.0), 18.0))
+        moon = 1.0 + 15.0 * scene.moon_phase * max(math.sin(math.radians(scene.moon_alt)), 0.0)
+        cloud = 1.0 + 2.0 * scene.cloud_cover / 100.0
+        return dark * twilight * moon * cloud
 
     def _geometry(self, binning: tuple[int, int], sub: Subframe) -> tuple[np.ndarray, np.ndarray]:
         """Unbinned coordinates of the binned pixel centres of a subframe."""
@@ -244,6 +259,7 @@ class Sensor:
         xb = (x + 0.5) / bx - 0.5 - sub.x
         yb = (y + 0.5) / by - 0.5 - sub.y
         flux = scene.duration * 10.0 ** (-0.4 * (mag - band.zero_point + band.extinction * scene.airmass))
+        flux *= 1.0 - 0.95 * scene.cloud_cover / 100.0  # cloud stops the starlight
         sigma = s.seeing / s.plate_scale / 2.3548
         render_stars(image, xb[front], yb[front], flux[front], sigma / bx, sigma / by)
 

@@ -23,7 +23,7 @@ import yaml
 from .config_schema import check
 from .errors import InvalidValueError
 
-__all__ = ["ConfigError", "DEFAULT_PATH", "DEFAULTS", "KINDS", "Config", "config_path", "load_config", "build_devices",
+__all__ = ["ConfigError", "DEFAULT_PATH", "DEFAULTS", "KINDS", "WEATHER_KINDS", "weather_kinds", "Config", "config_path", "load_config", "build_devices",
            "build_hardware", "Devices"]
 
 DEFAULT_PATH = Path("/etc/toros/toros.conf.yaml")
@@ -42,13 +42,19 @@ DEFAULTS: dict[str, Any] = {
                  "Token File": "", "TLS Certificate": "", "TLS Key": ""},
     "Site": {"Name": "TOROS", "Latitude": -24.6228, "Longitude": -67.3283, "Elevation": 4650.0},
     "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0, "Focal Length": 3094.0,
-                  "Rotation": 0.0},
-    "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": ""},
+                  "Rotation": 0.0, "Dome Tolerance": 4.0, "CCD Set Point": -20.0, "CCD Tolerance": 1.0,
+                  "Cooling Timeout": 1800.0, "CCD Warm Up": 5.0},
+    "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": []},
+    "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,
+               "Max Wind Gust": 18.0, "Max Humidity": 90.0, "Max Cloud Cover": 70.0, "Max Data Age": 300.0,
+               "Hold Off": 900.0, "Close Within": 60.0, "Check Interval": 10.0},
     "Devices": {
         "Camera": {"Backend": "simulator"},
         "Filter Wheel": {"Backend": "simulator"},
         "Mount": {"Backend": "simulator"},
         "Dome": {"Backend": "simulator"},
+        "Safety Monitor": {"Backend": "simulator"},
+        "Observing Conditions": {"Backend": "simulator"},
     },
 }
 
@@ -166,12 +172,24 @@ class Devices:
     mount: Any
     dome: Any
     observatory: Any = None  # the in-process simulator, when any device uses it
+    safety: Any = None  # the SafetyMonitor, if one is configured
+    conditions: Any = None  # the ObservingConditions, if one is configured
 
     def all(self) -> list:
-        return [self.mount, self.dome, self.filter_wheel, self.camera]
+        """The devices an observation drives (the weather devices are the safety supervisor's)."""
+        return [d for d in (self.mount, self.dome, self.filter_wheel, self.camera) if d is not None]
+
+    def weather(self) -> list:
+        return [d for d in (self.safety, self.conditions) if d is not None]
 
 
 KINDS = ("Camera", "Filter Wheel", "Mount", "Dome")
+WEATHER_KINDS = ("Safety Monitor", "Observing Conditions")
+
+
+def weather_kinds(config: Config) -> tuple[str, ...]:
+    """The weather kinds the configuration has a backend for (``none`` leaves one out)."""
+    return tuple(k for k in WEATHER_KINDS if config["Devices"][k]["Backend"] != "none")
 
 
 def build_devices(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
@@ -185,12 +203,24 @@ def build_devices(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
     address = config.device_server
     if address is None:
         return build_hardware(config, kinds)
-    from .ccd.alpaca import AlpacaCamera, AlpacaFilterWheel
-    from .dome.alpaca import AlpacaDome
-    from .mount.alpaca import AlpacaMount
+    return _finish(config, {kind: _ALPACA[kind]()(address, 0) for kind in kinds}, None)
 
-    classes = {"Camera": AlpacaCamera, "Filter Wheel": AlpacaFilterWheel, "Mount": AlpacaMount, "Dome": AlpacaDome}
-    return _finish(config, {kind: classes[kind](address, 0) for kind in kinds}, None)
+
+def _alpaca_class(module: str, name: str):
+    def load():
+        import importlib
+
+        return getattr(importlib.import_module(module, __package__), name)
+
+    return load
+
+
+_ALPACA = {"Camera": _alpaca_class(".ccd.alpaca", "AlpacaCamera"),
+           "Filter Wheel": _alpaca_class(".ccd.alpaca", "AlpacaFilterWheel"),
+           "Mount": _alpaca_class(".mount.alpaca", "AlpacaMount"),
+           "Dome": _alpaca_class(".dome.alpaca", "AlpacaDome"),
+           "Safety Monitor": _alpaca_class(".weather.alpaca", "AlpacaSafetyMonitor"),
+           "Observing Conditions": _alpaca_class(".weather.alpaca", "AlpacaObservingConditions")}
 
 
 def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
@@ -218,17 +248,15 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
                     time_scale=float(sim["Time Scale"]), seed=int(sim["Seed"]), width=int(sim["Size"]),
                     height=int(sim["Size"]), site=location, start=sim.get("Start") or None,
                     telescope=config["Telescope"]["Name"], observatory=str(site["Name"]),
-                    plate_scale=plate_scale(15.0, float(config["Telescope"]["Focal Length"])))
+                    plate_scale=plate_scale(15.0, float(config["Telescope"]["Focal Length"])),
+                    weather=list(sim.get("Weather") or []))
             built[kind] = {"Camera": observatory.camera, "Filter Wheel": observatory.filter_wheel,
-                           "Mount": observatory.mount, "Dome": observatory.dome}[kind]
+                           "Mount": observatory.mount, "Dome": observatory.dome, "Safety Monitor": observatory.safety,
+                           "Observing Conditions": observatory.conditions}[kind]
+        elif backend == "none":
+            continue
         elif backend == "alpaca":
-            from .ccd.alpaca import AlpacaCamera, AlpacaFilterWheel
-            from .dome.alpaca import AlpacaDome
-            from .mount.alpaca import AlpacaMount
-
-            cls = {"Camera": AlpacaCamera, "Filter Wheel": AlpacaFilterWheel, "Mount": AlpacaMount,
-                   "Dome": AlpacaDome}[kind]
-            built[kind] = cls(spec["Address"], int(spec.get("Device Number", 0)))
+            built[kind] = _ALPACA[kind]()(spec["Address"], int(spec.get("Device Number", 0)))
         elif backend == "lx200":
             from .mount.lx200 import LX200Mount
 
@@ -264,4 +292,5 @@ def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
             rotation=float(config["Telescope"]["Rotation"]),
             site=EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
                                              site["Elevation"] * u.m))
-    return Devices(built.get("Camera"), built.get("Filter Wheel"), mount, built.get("Dome"), observatory)
+    return Devices(built.get("Camera"), built.get("Filter Wheel"), mount, built.get("Dome"), observatory,
+                   built.get("Safety Monitor"), built.get("Observing Conditions"))

@@ -20,6 +20,7 @@ from typing import Any, Callable
 __all__ = ["SCHEMA", "BACKEND_KEYS", "check"]
 
 Check = Callable[[Any], "str | None"]  # the problem with a value, or None
+_EPOCH = "2000-01-01T00:00:00"  # any start, to check relative weather times
 
 
 def _number(low: float, high: float, *, integer: bool = False, above: bool = False) -> Check:
@@ -36,6 +37,10 @@ def _number(low: float, high: float, *, integer: bool = False, above: bool = Fal
         return None
 
     return check
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
 
 
 def _port(value: Any) -> str | None:
@@ -122,6 +127,20 @@ def _start(value: Any) -> str | None:
     return None
 
 
+def _weather(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return "expected a list of weather steps, e.g. [{at: '+01:00', sky: rain}]"
+    from astropy.time import Time
+
+    from torosdrivers.simulators.weather import WeatherTimeline
+
+    try:
+        WeatherTimeline(value, start=Time(_EPOCH))
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
 def _names(value: Any) -> str | None:
     if value is None:
         return None
@@ -151,9 +170,17 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     "Site": {"Name": _text, "Latitude": _number(-90, 90), "Longitude": _number(-180, 360),
              "Elevation": _number(-500, 9000)},
     "Telescope": {"Name": _text, "On Fault": _words("close", "leave"), "Minimum Altitude": _number(0, 89),
-                  "Focal Length": _number(1, 1e6, above=True), "Rotation": _number(-360, 360)},
+                  "Focal Length": _number(1, 1e6, above=True), "Rotation": _number(-360, 360),
+                  "Dome Tolerance": _number(0, 90, above=True), "CCD Set Point": _optional(_number(-100, 50)),
+                  "CCD Tolerance": _number(0, 20, above=True), "Cooling Timeout": _number(0, 86400, above=True),
+                  "CCD Warm Up": _number(-100, 50)},
     "Simulator": {"Time Scale": _number(0, 1e6, above=True), "Size": _number(8, 16384, integer=True),
-                  "Seed": _number(0, 2**32 - 1, integer=True), "Start": _start},
+                  "Seed": _number(0, 2**32 - 1, integer=True), "Start": _start, "Weather": _weather},
+    "Safety": {"Sun Open Altitude": _number(-30, 0), "Sun Close Altitude": _number(-30, 5),
+               "Max Rain Rate": _number(0, 1000), "Max Wind Speed": _number(0, 100), "Max Wind Gust": _number(0, 100),
+               "Max Humidity": _number(0, 100), "Max Cloud Cover": _number(0, 100),
+               "Max Data Age": _number(0, 86400, above=True), "Hold Off": _number(0, 86400),
+               "Close Within": _number(0, 3600, above=True), "Check Interval": _number(0, 3600, above=True)},
 }
 
 #: The keys each device backend takes (besides ``Backend``), with their checks.
@@ -164,12 +191,15 @@ BACKEND_KEYS: dict[str, dict[str, Check]] = {
     "ddw": {"Port": _text, "Baud Rate": _number(300, 921600, integer=True), "Park Azimuth": _number(0, 360)},
     "qhycfw": {"Port": _text, "Names": _names},
 }
+BACKEND_KEYS["none"] = {}
 _REQUIRED = {"alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",)}
 _KINDS = {
     "Camera": ("simulator", "alpaca"),
     "Filter Wheel": ("simulator", "alpaca", "qhycfw"),
     "Mount": ("simulator", "alpaca", "lx200"),
     "Dome": ("simulator", "alpaca", "ddw"),
+    "Safety Monitor": ("simulator", "alpaca", "none"),
+    "Observing Conditions": ("simulator", "alpaca", "none"),
 }
 
 

@@ -24,6 +24,8 @@ from .quantities import to_value
 
 __all__ = [
     "TargetLike",
+    "sun_altaz",
+    "moon_altaz_and_phase",
     "TOROS_SITE",
     "configure_iers",
     "parse_ra",
@@ -227,3 +229,25 @@ def epoch_to_icrs(ra: float, dec: float, epoch: str, time: Time, site: EarthLoca
         warnings.simplefilter("ignore", category=Warning)
         icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=frame).icrs
     return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")
+
+
+def sun_altaz(time: Time, site: EarthLocation) -> SkyCoord:
+    """Where the Sun stands in the sky of ``site`` at ``time``."""
+    from astropy.coordinates import get_body
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        return get_body("sun", time, site).transform_to(altaz_frame(time, site))
+
+
+def moon_altaz_and_phase(time: Time, site: EarthLocation) -> tuple[SkyCoord, float]:
+    """Where the Moon stands, and the fraction of its disc that is lit (0 new, 1 full)."""
+    from astropy.coordinates import get_body
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        moon = get_body("moon", time, site)
+        sun = get_body("sun", time, site)
+        elongation = float(sun.separation(moon).rad)
+        return moon.transform_to(altaz_frame(time, site)), (1.0 - np.cos(elongation)) / 2.0
+

@@ -22,9 +22,9 @@ __all__ = ["main", "serve_observatory"]
 
 def serve_observatory(obs: SimulatedObservatory, *, host: str = "127.0.0.1", port: int = 11111,
                       discovery_port: int | None = None, imagebytes: bool = True) -> AlpacaServer:
-    """An (unstarted) server for the four devices of a simulated observatory."""
+    """An (unstarted) server for the devices of a simulated observatory (its weather station and safety monitor too)."""
     return AlpacaServer(
-        [obs.camera, obs.filter_wheel, obs.mount, obs.dome],
+        [obs.camera, obs.filter_wheel, obs.mount, obs.dome, obs.conditions, obs.safety],
         host=host,
         port=port,
         discovery_port=discovery_port,

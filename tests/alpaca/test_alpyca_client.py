@@ -29,8 +29,9 @@ def test_management_api(server):
     assert description["ServerName"] == "TOROS simulated observatory"
     devices = management.configureddevices(server.address)
     kinds = sorted((d["DeviceType"], d["DeviceNumber"]) for d in devices)
-    assert kinds == [("Camera", 0), ("Dome", 0), ("FilterWheel", 0), ("Telescope", 0)]
-    assert len({d["UniqueID"] for d in devices}) == 4
+    assert kinds == [("Camera", 0), ("Dome", 0), ("FilterWheel", 0), ("ObservingConditions", 0), ("SafetyMonitor", 0),
+                     ("Telescope", 0)]
+    assert len({d["UniqueID"] for d in devices}) == 6
 
 
 def test_slew(server, observatory):

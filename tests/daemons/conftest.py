@@ -22,8 +22,9 @@ DOC_OBSERVATION, DOC_DOME = EXAMPLE_OBSERVATION, EXAMPLE_DOME  # the documentati
 
 
 def transit_of(ra: float, dec: float) -> Time:
-    """A time on 2026-06-21 when (ra, dec) stands highest over the TOROS site."""
-    times = Time("2026-06-21T00:00:00") + TimeDelta(np.arange(0, 86400, 900), format="sec")
+    """A time on 2026-09-25 when (ra, dec) stands highest over the TOROS site (the documented field: at
+    05:45 UTC, 52 deg up, the Sun 57 deg below the horizon: a dark night the safety supervisor keeps open)."""
+    times = Time("2026-09-25T00:00:00") + TimeDelta(np.arange(0, 86400, 900), format="sec")
     alts = to_altaz(SkyCoord(ra, dec, unit="deg"), times, TOROS_SITE).alt.deg
     return times[int(np.argmax(alts))]
 
@@ -34,7 +35,8 @@ def make_config(tmp_path, **sections) -> Config:
     data["Data Directory"] = str(tmp_path / "data")
     data["Logging"]["File"] = str(tmp_path / "toros.log")
     data["Device Server"] = {**data["Device Server"], "Enabled": False}  # one in-process Devices, shared
-    data["Simulator"] = {"Time Scale": 1e4, "Size": 128, "Seed": 1,
+    # The sky runs at the time scale too: at 1000 a second of test is 17 minutes of night.
+    data["Simulator"] = {"Time Scale": 1e3, "Size": 128, "Seed": 1, "Weather": [],
                          "Start": transit_of(DOC_OBSERVATION["RA"], DOC_OBSERVATION["Dec"]).isot}
     for key, value in sections.items():
         name = key.replace("_", " ")

@@ -23,6 +23,7 @@ def write_config(tmp_path: Path, time_scale: float) -> Path:
         "Device Server": {"Enabled": False},  # the daemon owns its simulated devices: its own crash is the test
         "Logging": {"File": str(tmp_path / "toros.log"), "Log Level": "INFO"},
         "Preprocessor Address": {"HTTP": "http://127.0.0.1:9", "IP": "127.0.0.1", "Port": 9},  # nobody there
+        "Telescope": {"CCD Set Point": None},  # no cooling: the crash is the test, not the cooler's minutes
         "Simulator": {"Time Scale": time_scale, "Size": 64, "Seed": 1,
                       "Start": transit_of(DOC_OBSERVATION["RA"], DOC_OBSERVATION["Dec"]).isot},
     }

@@ -19,6 +19,8 @@ from typing import Any
 import alpaca.camera
 import alpaca.dome
 import alpaca.filterwheel
+import alpaca.observingconditions
+import alpaca.safetymonitor
 import alpaca.telescope
 from astropy.time import Time
 
@@ -53,6 +55,8 @@ _STANDARD = {
     "telescope": _standard(alpaca.telescope.Telescope),
     "dome": _standard(alpaca.dome.Dome),
     "filterwheel": _standard(alpaca.filterwheel.FilterWheel),
+    "safetymonitor": _standard(alpaca.safetymonitor.SafetyMonitor),
+    "observingconditions": _standard(alpaca.observingconditions.ObservingConditions),
 }
 
 
@@ -532,9 +536,12 @@ _BY_TYPE = {"camera": CameraMembers, "telescope": TelescopeMembers, "dome": Dome
 
 def members_for(device: Device, unique_id: str) -> Members:
     """The member table that serves ``device`` by its ``device_type``."""
+    from .weather_members import ObservingConditionsMembers, SafetyMonitorMembers  # they build on Members
+
+    tables = {**_BY_TYPE, "safetymonitor": SafetyMonitorMembers, "observingconditions": ObservingConditionsMembers}
     try:
-        return _BY_TYPE[device.device_type](device, unique_id)  # type: ignore[arg-type]
+        return tables[device.device_type](device, unique_id)  # type: ignore[arg-type]
     except KeyError:
         raise InvalidValueError(
-            f"device {device.name!r} of type {device.device_type!r}: expected one of {sorted(_BY_TYPE)}"
+            f"device {device.name!r} of type {device.device_type!r}: expected one of {sorted(tables)}"
         ) from None

@@ -192,7 +192,8 @@ _WITHOUT_CONNECTION = frozenset({"connected", "connect", "connecting", "disconne
                                  "driverinfo", "driverversion", "interfaceversion", "supportedactions",
                                  "devicestate"})
 
-_TYPE_NAMES = {"camera": "Camera", "telescope": "Telescope", "dome": "Dome", "filterwheel": "FilterWheel"}
+_TYPE_NAMES = {"camera": "Camera", "telescope": "Telescope", "dome": "Dome", "filterwheel": "FilterWheel",
+               "safetymonitor": "SafetyMonitor", "observingconditions": "ObservingConditions"}
 
 
 class _HTTPServer(ThreadingHTTPServer):
