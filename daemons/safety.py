@@ -204,18 +204,18 @@ class Supervisor:
             what = "safe" if verdict.safe else "unsafe: " + "; ".join(verdict.reasons)
             self._event(now, what)
             (self.log.info if verdict.safe else self.log.warning)("safety: %s", what)
-        if not verdict.safe and (turned or self._dome_open()):
-            reason = "; ".join(verdict.reasons)
-            if self.on_unsafe is not None:
-                self.on_unsafe(reason)
-            self.close_up(reason)
         morning = (verdict.sun_altitude is not None and verdict.sun_altitude > self.limits["Sun Close Altitude"]
                    and self._was_open and _ante_meridiem(now, self.site))
         if morning:
             self._was_open = False  # the next evening opens at the evening limit again
             self._event(now, f"morning: the Sun at {verdict.sun_altitude:+.1f} deg; closed for the day")
-            if self.on_morning is not None:
-                self.on_morning()
+        if not verdict.safe and (turned or self._dome_open()):
+            reason = "; ".join(verdict.reasons)
+            if self.on_unsafe is not None:
+                self.on_unsafe(reason)
+            self.close_up(reason)
+        if morning and self.on_morning is not None:
+            self.on_morning()
         return verdict
 
     def note_opened(self) -> None:
@@ -233,8 +233,11 @@ class Supervisor:
         self.events.append((now.utc.isot[:19], what))
 
     # -- making safe -----------------------------------------------------------------------
-    def close_up(self, reason: str) -> float:
-        """Abort the exposure, close the dome and park the mount, in parallel; returns device seconds taken."""
+    def close_up(self, reason: str, *, urgent: bool = True) -> float:
+        """Abort the exposure, close the dome and park the mount, in parallel; returns device seconds taken.
+
+        ``urgent`` closes are held to ``Close Within`` (an error in the log when over it).
+        """
         start = self.now()
         bound = float(self.limits["Close Within"])
         camera, dome, mount = self.devices.camera, self.devices.dome, self.devices.mount
@@ -264,7 +267,7 @@ class Supervisor:
             return taken
         self._last_failure = ""
         self._event(self.now(), f"closed and parked in {taken:.1f} s ({reason})")
-        if taken > bound:
+        if urgent and taken > bound:
             self.log.error("safety: closed and parked in %.1f s, over the %.0f s bound", taken, bound)
         else:
             self.log.warning("safety: closed and parked in %.1f s (bound %.0f s): %s", taken, bound, reason)

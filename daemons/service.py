@@ -115,6 +115,7 @@ class Service(abc.ABC):
         self._interrupt = threading.Event()  # set by the supervisor: the running order must stop
         self._interrupt_reason = ""
         self._deferred: dict[str, float] = {}  # order ID -> monotonic time before which it is not tried again
+        self._idle_since = None  # observatory time the queue was last found with nothing to run
         self._retry_at = 0.0
         self._backoff = RECONNECT_BACKOFF[0]
         self._pinged_at = 0.0
@@ -319,7 +320,9 @@ class Service(abc.ABC):
         row = self.journal.next(timeout=0.2, finished=self._unfinished, skip=tuple(self._deferred))
         self._unfinished.clear()  # recorded with the take: one commit
         if row is None:
+            self.idle()
             return
+        self._idle_since = None
         try:
             self.ping()  # before anything moves: a device server restarted since the last order is found here
         except DriverError as exc:
@@ -417,6 +420,9 @@ class Service(abc.ABC):
 
     def on_fault(self, error: Exception) -> None:
         """Leave the hardware safe after a failed order."""
+
+    def idle(self) -> None:
+        """Called as the worker finds nothing to run."""
 
     def ready(self, order: Order) -> str | None:
         """Why ``order`` cannot run now (it waits in the queue), or None to run it."""

@@ -89,6 +89,21 @@ class TelescopeService(Service):
             return f"the target is at {altitude:.1f} deg, below the minimum altitude of {limit:g} deg"
         return None
 
+    def idle(self) -> None:
+        """Nothing to run: after ``Safety: Idle Close`` seconds, close the dome and park (end of the night's work)."""
+        now = self.supervisor.now()
+        if self._idle_since is None:
+            self._idle_since = now
+            return
+        if (now - self._idle_since).sec < float(self.config["Safety"]["Idle Close"]):
+            return
+        try:
+            still_open = self.devices.dome.shutter != ShutterState.CLOSED or not self.devices.mount.at_park
+        except DriverError:
+            return
+        if still_open:
+            self.supervisor.close_up(f"nothing to run for {self.config['Safety']['Idle Close']:g} s", urgent=False)
+
     def on_fault(self, error: Exception) -> None:
         if str(self.config["Telescope"]["On Fault"]).lower() != "close":
             return

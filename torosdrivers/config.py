@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": []},
     "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,
                "Max Wind Gust": 18.0, "Max Humidity": 90.0, "Max Cloud Cover": 70.0, "Max Data Age": 300.0,
-               "Hold Off": 900.0, "Close Within": 60.0, "Check Interval": 10.0},
+               "Hold Off": 900.0, "Close Within": 60.0, "Check Interval": 10.0, "Idle Close": 1800.0},
     "Devices": {
         "Camera": {"Backend": "simulator"},
         "Filter Wheel": {"Backend": "simulator"},

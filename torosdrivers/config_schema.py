@@ -180,7 +180,8 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
                "Max Rain Rate": _number(0, 1000), "Max Wind Speed": _number(0, 100), "Max Wind Gust": _number(0, 100),
                "Max Humidity": _number(0, 100), "Max Cloud Cover": _number(0, 100),
                "Max Data Age": _number(0, 86400, above=True), "Hold Off": _number(0, 86400),
-               "Close Within": _number(0, 3600, above=True), "Check Interval": _number(0, 3600, above=True)},
+               "Close Within": _number(0, 3600, above=True), "Check Interval": _number(0, 3600, above=True),
+               "Idle Close": _number(0, 86400, above=True)},
 }
 
 #: The keys each device backend takes (besides ``Backend``), with their checks.

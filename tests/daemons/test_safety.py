@@ -166,3 +166,16 @@ def test_the_dome_follows_the_telescope_through_an_hour_and_frames_are_cooled(tm
         assert len(temps) == 12 and all(abs(t + 20.0) <= 1.0 for t in temps)  # cooled to the set point first
     finally:
         service.stop()
+
+
+def test_an_idle_observatory_closes_and_parks(tmp_path):
+    service = _service(tmp_path, [], scale=2000.0, **{"Idle Close": 600.0})
+    obs = service.devices.observatory
+    try:
+        _wait(lambda: service.supervisor.safe, "a safe night")
+        obs.mount.unpark()
+        obs.dome.open_shutter()  # left open by hand, nothing queued
+        _wait(lambda: obs.dome.shutter == ShutterState.CLOSED and obs.mount.at_park, "the idle close")
+        assert any("nothing to run for 600 s" in e for e in _proxy(service).safety()["Events"])
+    finally:
+        service.stop()
