@@ -45,16 +45,30 @@ def _free_port() -> int:
 
 
 def _night_when_up(ra: float, dec: float) -> Time:
-    """The first dark hour of the coming year when the field stands high over TOROS.
+    """The coming evening twilight when the field already stands high over TOROS.
 
-    The safety supervisor opens only with the Sun 12 deg down, so the
-    simulated night starts when the field is above 40 deg and the Sun below -18.
+    The simulated night starts with the Sun about 10 deg down, so the safety
+    supervisor is seen to keep the dome shut until the Sun reaches -12 deg
+    and then to open: the orders wait a few simulated minutes, then run.
     """
-    times = Time.now() + TimeDelta(np.arange(0, 365 * 86400, 1800), format="sec")
-    alts = to_altaz(SkyCoord(ra, dec, unit="deg"), times, TOROS_SITE).alt.deg
-    suns = sun_altaz(times, TOROS_SITE).alt.deg
-    good = np.flatnonzero((alts > 40) & (suns < -18))
-    return times[int(good[0])] if good.size else times[int(np.argmax(alts))]
+    field = SkyCoord(ra, dec, unit="deg")
+
+    def sky(times: Time) -> tuple[np.ndarray, np.ndarray]:
+        return to_altaz(field, times, TOROS_SITE).alt.deg, sun_altaz(times, TOROS_SITE).alt.deg
+
+    # An hourly pass over the year finds the evening (the Sun between -5 and -15 deg, going down, the
+    # field high); a pass by the minute around it finds -10 deg. Finer over the year costs seconds.
+    hours = Time.now() + TimeDelta(np.arange(0, 365 * 86400, 3600), format="sec")
+    alts, suns = sky(hours)
+    evening = np.flatnonzero((alts > 35) & (suns < -5) & (suns > -15) & (np.diff(suns, append=suns[-1]) < 0))
+    if evening.size:
+        minutes = hours[int(evening[0])] + TimeDelta(np.arange(-3600, 3600, 60), format="sec")
+        fine_alts, fine_suns = sky(minutes)
+        good = np.flatnonzero((fine_alts > 35) & (fine_suns < -9.5) & (fine_suns > -10.5))
+        if good.size:
+            return minutes[int(good[0])]
+    dark = np.flatnonzero((alts > 40) & (suns < -18))
+    return hours[int(dark[0])] if dark.size else hours[int(np.argmax(alts))]
 
 
 def _start(args: list[str], log: Path) -> tuple[subprocess.Popen, str]:

@@ -7,8 +7,8 @@ Open only when all of these hold (``Safety`` section of the configuration):
 - the SafetyMonitor says safe;
 - the ObservingConditions are within the limits (rain, wind, gust,
   humidity, cloud), with data no older than ``Max Data Age``;
-- ``Hold Off`` seconds have passed since it was last unsafe, so a passing
-  shower does not cycle the shutter.
+- ``Hold Off`` seconds have passed since the weather (or a silent source)
+  was last unsafe, so a passing shower does not cycle the shutter.
 
 Fail-safe: a source that does not answer, or answers with stale data, is
 unsafe. When it turns unsafe (or the morning comes) the supervisor aborts the
@@ -188,9 +188,9 @@ class Supervisor:
             previous = self._state
             if self._unsafe_since is not None and now < self._unsafe_since:
                 self._unsafe_since = now  # the clock went back (a simulator restarted): hold off from now
-            if not verdict.safe:
-                self._unsafe_since = now
-            elif self._unsafe_since is not None:
+            if any(not r.startswith("the Sun") for r in verdict.reasons):
+                self._unsafe_since = now  # weather holds off; the Sun's limits are their own hysteresis
+            if verdict.safe and self._unsafe_since is not None:
                 opens = self._unsafe_since + self.limits["Hold Off"] * u.s
                 if now < opens:
                     verdict = SafetyState(False, [f"holding off after the last unsafe spell until {opens.utc.isot[:19]}"],

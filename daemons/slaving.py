@@ -3,10 +3,11 @@
 The mount tracks the sky, so its azimuth creeps (fast near the meridian at
 high altitude); the dome is turned back onto it whenever the two differ by
 more than ``Telescope: Dome Tolerance`` degrees, checked as often as the
-safety supervisor looks. It stops at once when the safety supervisor
-interrupts the order, so it never turns a dome that is being closed. (A dome
-that slaves itself, ASCOM ``Slaved``, is not yet asked to: the watch turns
-every dome by its azimuth.)
+safety supervisor looks. A dome that can follow the telescope by itself
+(ASCOM ``CanSlave``) is put in ``Slaved`` mode for the sequence instead, and
+the watch only measures how well it follows. It stops at once when the
+safety supervisor interrupts the order, so it never turns a dome that is
+being closed.
 """
 
 from __future__ import annotations
@@ -44,18 +45,31 @@ class DomeSlave:
         self.stopped = stopped
         self.log = log
         self.turns = 0
+        self.by_itself = False  # the dome slaves itself (ASCOM Slaved)
         #: The largest offset seen between slit and telescope, degrees (what the tolerance bounds).
         self.worst = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="toros-dome-slave", daemon=True)
 
     def __enter__(self) -> "DomeSlave":
+        try:
+            self.by_itself = self.dome.can_slave
+            if self.by_itself:
+                self.dome.slaved = True
+        except DriverError as exc:
+            self.log.warning("dome slaving: %s; turning the dome from here instead", exc)
+            self.by_itself = False
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        if self.by_itself:
+            try:
+                self.dome.slaved = False
+            except DriverError as exc:
+                self.log.warning("dome slaving: cannot end Slaved mode: %s", exc)
 
     def offset(self) -> float:
         """Degrees between the slit and the telescope's azimuth, -180 to 180."""
@@ -70,7 +84,7 @@ class DomeSlave:
                     continue
                 off = self.offset()
                 self.worst = max(self.worst, abs(off))
-                if abs(off) > self.tolerance:
+                if abs(off) > self.tolerance and not self.by_itself:
                     target = round(float(self.mount.altaz.az.deg), 1) % 360.0
                     self.dome.slew_to_azimuth(target, wait=False)
                     self.turns += 1

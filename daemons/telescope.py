@@ -178,8 +178,8 @@ class TelescopeService(Service):
                 step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s")
                 save(camera.expose(order.exposure_time, object=name, header=cards), "light", i)
         handed = self._hand_to_preprocessor(order, night)
-        return (f"{len(written)} frames in {night}; dome re-centred {slave.turns} times, at most {slave.worst:.1f} deg "
-                f"off the telescope; {handed}")
+        following = "dome slaved itself" if slave.by_itself else f"dome re-centred {slave.turns} times"
+        return f"{len(written)} frames in {night}; {following}, at most {slave.worst:.1f} deg off the telescope; {handed}"
 
     def _cool(self, camera, step: Callable[[str], None]) -> None:
         """Cool to the set point before the first frame; every frame (darks too) is then taken at it."""

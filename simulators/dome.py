@@ -50,6 +50,10 @@ class SimulatedDome(Dome):
         self._open_spans: list = []  # (left closed, closed again) in simulated time
         self._parking = False
         self._parked = True
+        #: The mount to follow when slaved (ASCOM Slaved); None: this dome cannot slave.
+        self.slave_to = None
+        self._following = False
+        self._looked = None  # simulated time of the last look at the telescope
         self.blinks = 0
         self.lamp_on = False
         self._light_lock = threading.Lock()
@@ -59,6 +63,7 @@ class SimulatedDome(Dome):
 
     # -- rotation ----------------------------------------------------------------
     def _update(self) -> None:
+        self._follow()
         with self._lock:
             if self._rotation is not None:
                 self._az = self._rotation.value() % 360.0
@@ -75,6 +80,31 @@ class SimulatedDome(Dome):
                         self._open_spans.append((self._opened_at, self._closing_ends))
                         self._opened_at = None
 
+    def _follow(self) -> None:
+        """Slaved: whenever the slit is more than 2 deg off the telescope and at rest, turn it back."""
+        mount = self.slave_to
+        if not self._following or mount is None or self._rotation is not None:
+            return
+        now = self._clock.now()
+        if self._looked is not None and abs((now - self._looked).sec) < 10.0:
+            return  # a real slaving controller looks every few seconds, not at every poll
+        self._looked = now
+        from torosdrivers.coords import to_altaz
+
+        target = float(to_altaz(mount.optical_axis(), now, mount.location).az.deg)
+        if abs((target - self._az + 180.0) % 360.0 - 180.0) > 2.0:
+            self._rotate(target % 360.0, update=False)
+
+    def _can_slave(self) -> bool:
+        return self.slave_to is not None
+
+    def _slaved(self) -> bool:
+        return self._following
+
+    def _set_slaved(self, on: bool) -> None:
+        self._following = on
+        self._update()
+
     def _azimuth(self) -> float:
         self._update()
         return self._az
@@ -83,8 +113,9 @@ class SimulatedDome(Dome):
         self._update()
         return self._rotation is not None or self._shutter_timer is not None
 
-    def _rotate(self, target: float, parking: bool = False) -> None:
-        self._update()
+    def _rotate(self, target: float, parking: bool = False, *, update: bool = True) -> None:
+        if update:
+            self._update()
         delta = (target - self._az + 180.0) % 360.0 - 180.0
         self._rotation = Ramp(self._clock, self._az, self._az + delta, self.rate)
         self._parking, self._parked = parking, False

@@ -48,6 +48,9 @@ class SimulatedObservatory:
         A `WeatherTimeline`, its steps (a list), or YAML text or a file; a
         clear night when not given. It drives `conditions` (ObservingConditions),
         `safety` (SafetyMonitor) and the camera's clouds.
+    slaving_dome
+        Give the dome a slaving controller (ASCOM ``CanSlave``): slaved, it
+        follows the telescope by itself.
     sensor
         Further `SensorSpec` fields (read noise, gain, plate scale...).
 
@@ -72,6 +75,7 @@ class SimulatedObservatory:
         observer: str = "",
         observatory: str = "TOROS (simulated)",
         weather: "WeatherTimeline | list | str | None" = None,
+        slaving_dome: bool = False,
         **sensor: object,
     ) -> None:
         self.clock = SimClock(time_scale, start)
@@ -82,6 +86,7 @@ class SimulatedObservatory:
         timeout = 300.0 if time_scale < 100 else 30.0
         self.mount = SimulatedMount(self.clock, site, seed=seed, timeout=timeout)
         self.dome = SimulatedDome(self.clock, timeout=timeout)
+        self.dome.slave_to = self.mount if slaving_dome else None
         self.filter_wheel = SimulatedFilterWheel(self.clock, tuple(filters), timeout=timeout)
         if isinstance(weather, WeatherTimeline):
             self.weather = weather

@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0, "Focal Length": 3094.0,
                   "Rotation": 0.0, "Dome Tolerance": 4.0, "CCD Set Point": -20.0, "CCD Tolerance": 1.0,
                   "Cooling Timeout": 1800.0, "CCD Warm Up": 5.0},
-    "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": []},
+    "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False},
     "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,
                "Max Wind Gust": 18.0, "Max Humidity": 90.0, "Max Cloud Cover": 70.0, "Max Data Age": 300.0,
                "Hold Off": 900.0, "Close Within": 60.0, "Check Interval": 10.0, "Idle Close": 1800.0},
@@ -249,7 +249,7 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
                     height=int(sim["Size"]), site=location, start=sim.get("Start") or None,
                     telescope=config["Telescope"]["Name"], observatory=str(site["Name"]),
                     plate_scale=plate_scale(15.0, float(config["Telescope"]["Focal Length"])),
-                    weather=list(sim.get("Weather") or []))
+                    weather=list(sim.get("Weather") or []), slaving_dome=bool(sim.get("Slaving Dome")))
             built[kind] = {"Camera": observatory.camera, "Filter Wheel": observatory.filter_wheel,
                            "Mount": observatory.mount, "Dome": observatory.dome, "Safety Monitor": observatory.safety,
                            "Observing Conditions": observatory.conditions}[kind]

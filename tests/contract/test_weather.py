@@ -110,3 +110,33 @@ def test_rain_on_an_open_dome_is_recorded():
         obs.dome.close_shutter()
         wet = obs.rain_on_open_dome()
         assert wet and (wet[0][1] - wet[0][0]).sec > 0
+
+
+@pytest.mark.parametrize("slaving", [False, True])
+def test_dome_slaved_in_process_and_over_alpaca(slaving):
+    from torosdrivers.dome.alpaca import AlpacaDome
+    from torosdrivers.coords import from_altaz
+
+    with SimulatedObservatory(time_scale=1000, seed=2, start=NIGHT, width=64, height=64,
+                              slaving_dome=slaving) as obs:
+        with serve_observatory(obs, port=0) as server:
+            remote = AlpacaDome(server.address, timeout=5.0)
+            remote.connect()
+            try:
+                for dome in (obs.dome, remote):
+                    assert dome.can_slave is slaving and dome.slaved is False
+                if not slaving:
+                    with pytest.raises(UnsupportedError, match="CanSlave is False"):
+                        remote.slaved = True
+                    return
+                obs.mount.unpark()
+                obs.mount.slew_to(from_altaz(50.0, 100.0, obs.mount.time, obs.mount.site))
+                remote.slaved = True
+                assert obs.dome.slaved
+                deadline = time.monotonic() + 10
+                while abs((obs.mount.altaz.az.deg - remote.azimuth.value + 180) % 360 - 180) > 2.5 or remote.slewing:
+                    assert time.monotonic() < deadline, "the slaved dome did not follow"
+                    time.sleep(0.01)
+                remote.slaved = False
+            finally:
+                remote.disconnect()

@@ -36,7 +36,6 @@ from torosdrivers.errors import (
     DeviceBusyError,
     InvalidOperationError,
     InvalidValueError,
-    UnsupportedError,
     ValueNotSetError,
 )
 from torosdrivers.mount.base import Mount
@@ -480,19 +479,17 @@ class DomeMembers(Members):
     def get_shutterstatus(self, q): return int(self.dome.shutter)
     def get_athome(self, q): return self.dome.at_home
     def get_atpark(self, q): return self.dome.at_park
-    def get_slaved(self, q): return False
+    def get_slaved(self, q): return self.dome.slaved
     def get_canfindhome(self, q): return True
     def get_canpark(self, q): return True
     def get_cansetazimuth(self, q): return True
     def get_cansetshutter(self, q): return True
     def get_cansetaltitude(self, q): return False
     def get_cansetpark(self, q): return False
-    def get_canslave(self, q): return False
+    def get_canslave(self, q): return self.dome.can_slave
     def get_cansyncazimuth(self, q): return False
 
-    def put_slaved(self, p):
-        if p.bool("Slaved"):
-            raise UnsupportedError(f"{self.dome.name}: slaving is not supported (CanSlave is False)")
+    def put_slaved(self, p): self.dome.slaved = p.bool("Slaved")
 
     def put_slewtoazimuth(self, p):
         self.dome.slew_to_azimuth(p.float("Azimuth"), wait=False)

@@ -59,6 +59,18 @@ class AlpacaDome(AlpacaDeviceMixin, Dome):
         """``AtPark``."""
         return bool(self._link.get("AtPark"))
 
+    def _can_slave(self) -> bool:
+        """``CanSlave``."""
+        return bool(self._link.get("CanSlave"))
+
+    def _slaved(self) -> bool:
+        """``Slaved``."""
+        return bool(self._link.get("Slaved"))
+
+    def _set_slaved(self, on: bool) -> None:
+        """``Slaved`` (PUT)."""
+        self._link.set("Slaved", on)
+
     def _shutter(self) -> int:
         """``ShutterStatus``."""
         return int(self._link.get("ShutterStatus"))

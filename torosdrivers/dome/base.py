@@ -8,7 +8,7 @@ import enum
 import astropy.units as u
 
 from ..device import Device
-from ..errors import ActionNotSupportedError, InvalidValueError
+from ..errors import ActionNotSupportedError, InvalidValueError, UnsupportedError
 from ..quantities import QuantityLike, as_degrees
 
 __all__ = ["Dome", "ShutterState"]
@@ -99,6 +99,31 @@ class Dome(Device):
         self._require_connected()
         return self._at_park()
 
+    # -- slaving -------------------------------------------------------------------
+    @property
+    def can_slave(self) -> bool:
+        """``CanSlave``: whether the dome can follow the telescope by itself."""
+        self._require_connected()
+        return bool(self._can_slave())
+
+    @property
+    def slaved(self) -> bool:
+        """``Slaved``: whether the dome follows the telescope by itself now."""
+        self._require_connected()
+        return bool(self._slaved()) if self._can_slave() else False
+
+    @slaved.setter
+    def slaved(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise InvalidValueError(f"slaved={value!r}: expected True or False")
+        with self._lock:
+            self._require_connected()
+            if not self._can_slave():
+                if value:
+                    raise UnsupportedError(f"{self.name} cannot follow the telescope by itself (CanSlave is False)")
+                return
+            self._set_slaved(value)
+
     # -- shutter -------------------------------------------------------------------
     @property
     def shutter(self) -> ShutterState:
@@ -186,6 +211,15 @@ class Dome(Device):
 
     @abc.abstractmethod
     def _close_shutter(self) -> None: ...
+
+    def _can_slave(self) -> bool:
+        return False
+
+    def _slaved(self) -> bool:
+        return False
+
+    def _set_slaved(self, on: bool) -> None:
+        raise UnsupportedError(f"{self.name} cannot slave")
 
     def _supported_actions(self) -> list[str]:
         return []
