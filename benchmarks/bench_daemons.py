@@ -91,14 +91,17 @@ def bare_server(journal: str) -> None:
 
 
 def _transit(ra: float, dec: float) -> str:
+    """A dark hour (the Sun below -18 deg) when the field stands over 40 deg: the safety supervisor opens."""
     import numpy as np
     from astropy.coordinates import SkyCoord
     from astropy.time import Time, TimeDelta
 
-    from torosdrivers.coords import TOROS_SITE, to_altaz
+    from torosdrivers.coords import TOROS_SITE, sun_altaz, to_altaz
 
-    times = Time.now() + TimeDelta(np.arange(0, 86400, 900), format="sec")
-    return times[int(np.argmax(to_altaz(SkyCoord(ra, dec, unit="deg"), times, TOROS_SITE).alt.deg))].isot
+    times = Time.now() + TimeDelta(np.arange(0, 365 * 86400, 3600), format="sec")
+    alts = to_altaz(SkyCoord(ra, dec, unit="deg"), times, TOROS_SITE).alt.deg
+    dark = np.flatnonzero((alts > 40) & (sun_altaz(times, TOROS_SITE).alt.deg < -18))
+    return times[int(dark[0])].isot
 
 
 def run(kind: str, folder: Path, orders: int) -> tuple[list[float], float]:

@@ -32,7 +32,7 @@ from astropy.coordinates import EarthLocation
 from astropy.time import Time
 
 from torosdrivers.config import Config, Devices
-from torosdrivers.coords import sun_altaz
+from torosdrivers.coords import sun_altitude
 from torosdrivers.dome import ShutterState
 from torosdrivers.errors import DriverError, UnsupportedError
 
@@ -89,7 +89,6 @@ class Supervisor:
         site = config["Site"]
         self.site = EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
                                                 site["Elevation"] * u.m)
-        self._sun: tuple[Time, float] | None = None
         self.log = log
         self.on_unsafe = on_unsafe
         self.events: list[tuple[str, str]] = []  # (observatory time, what happened): the night's timeline
@@ -162,10 +161,8 @@ class Supervisor:
         return SafetyState(not reasons, reasons, now, sun, conditions)
 
     def sun_altitude(self, now: Time) -> float:
-        """The Sun's altitude, recomputed once a minute of observatory time (it moves 0.25 deg a minute)."""
-        if self._sun is None or abs((now - self._sun[0]).sec) > 60:
-            self._sun = (now, float(sun_altaz(now, self.site).alt.deg))
-        return self._sun[1]
+        """The Sun's altitude (`torosdrivers.coords.sun_altitude`: 0.01 deg, in microseconds)."""
+        return sun_altitude(now, self.site)
 
     @staticmethod
     def _ensure(device) -> None:

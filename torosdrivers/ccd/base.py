@@ -28,8 +28,8 @@ from ..errors import (
 )
 from ..quantities import QuantityLike, as_celsius, as_seconds
 from .context import Card, FrameContext, Snapshot
-from .wcs import tan_wcs_cards
 from .frame import Frame, ImageType, fits_text
+from .wcs import tan_wcs_cards
 
 __all__ = ["Camera", "CameraState", "Subframe"]
 
