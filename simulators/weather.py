@@ -142,6 +142,9 @@ class WeatherTimeline:
         return spans
 
 
+_ABSENT = ("SkyBrightness", "SkyQuality")  # sensors the simulated station does not have (NotImplemented)
+
+
 class SimulatedObservingConditions(ObservingConditions):
     """A weather station reading a `WeatherTimeline`, updated every ``update_interval`` device seconds.
 
@@ -162,9 +165,11 @@ class SimulatedObservingConditions(ObservingConditions):
         return self._clock.now()
 
     def fail(self, failed: bool = True) -> None:
+        """Stop answering (every read raises `CommunicationError`), or answer again."""
         self._failed = failed
 
     def freeze(self, frozen: bool = True) -> None:
+        """Keep answering the last values while their age grows, or update again."""
         self._frozen_at = self._last_update() if frozen else None
 
     def _last_update(self) -> Time:
@@ -182,7 +187,7 @@ class SimulatedObservingConditions(ObservingConditions):
 
     def _condition(self, name: str) -> float:
         self._check()
-        if name == "SkyBrightness" or name == "SkyQuality":
+        if name in _ABSENT:
             raise UnsupportedError(f"{self.name} has no {name} sensor")
         return float(getattr(self.timeline.at(self._last_update()), name))
 
@@ -192,7 +197,7 @@ class SimulatedObservingConditions(ObservingConditions):
 
     def _sensor_description(self, name: str) -> str:
         self._check()
-        if name in ("SkyBrightness", "SkyQuality"):
+        if name in _ABSENT:
             raise UnsupportedError(f"{self.name} has no {name} sensor")
         return f"simulated {name} ({CONDITIONS[name]})"
 
@@ -209,6 +214,7 @@ class SimulatedSafetyMonitor(SafetyMonitor):
         self._failed = False
 
     def fail(self, failed: bool = True) -> None:
+        """Stop answering, or answer again."""
         self._failed = failed
 
     def _is_safe(self) -> bool:
