@@ -231,9 +231,12 @@ class Supervisor:
 
     # -- making safe -----------------------------------------------------------------------
     def close_up(self, reason: str, *, urgent: bool = True) -> float:
-        """Abort the exposure, close the dome and park the mount, in parallel; returns device seconds taken.
+        """Abort the exposure, close the dome and park the mount, in parallel.
 
-        ``urgent`` closes are held to ``Close Within`` (an error in the log when over it).
+        Returns the device seconds the dome took to close. ``urgent`` closes
+        hold the dome to ``Close Within`` (an error in the log when over it):
+        the shutter is what keeps the rain out; the park, a slew of its own
+        length, is reported beside it.
         """
         start = self.now()
         bound = float(self.limits["Close Within"])
@@ -242,33 +245,39 @@ class Supervisor:
         if camera is not None:
             steps.append(("abort the exposure", camera.abort_exposure))
         if dome is not None:
-            steps.append(("close the dome", lambda: _close(dome, bound)))
+            steps.append(("close the dome", lambda: _close(dome)))
         if mount is not None:
-            steps.append(("park the mount", lambda: mount.park(timeout=bound)))
-        failures = []
+            steps.append(("park the mount", mount.park))
+
+        def timed(step: Callable[[], None]) -> float:
+            step()
+            return float((self.now() - start).sec)
+
+        failures, took = [], {}
         with ThreadPoolExecutor(max(1, len(steps))) as pool:
-            futures = [(what, pool.submit(step)) for what, step in steps]
+            futures = [(what, pool.submit(timed, step)) for what, step in steps]
             for what, future in futures:
                 try:
-                    future.result()
+                    took[what] = future.result()
                 except DriverError as exc:
                     failures.append(f"{what}: {exc}")
-        taken = float((self.now() - start).sec)
+        closed = took.get("close the dome", 0.0)
         failure = "; ".join(failures)
         if failures:
             if failure != self._last_failure:  # tried again at every check; said once
                 self._event(self.now(), f"closing up ({reason}) failed: {failure}")
-                self.log.error("safety: closing up failed after %.1f s (trying again at every check): %s", taken,
-                               failure)
+                self.log.error("safety: closing up failed (trying again at every check): %s", failure)
             self._last_failure = failure
-            return taken
+            return closed
         self._last_failure = ""
-        self._event(self.now(), f"closed and parked in {taken:.1f} s ({reason})")
-        if urgent and taken > bound:
-            self.log.error("safety: closed and parked in %.1f s, over the %.0f s bound", taken, bound)
+        parked = took.get("park the mount", 0.0)
+        self._event(self.now(), f"closed in {closed:.1f} s, parked in {parked:.1f} s ({reason})")
+        if urgent and closed > bound:
+            self.log.error("safety: the dome took %.1f s to close, over the %.0f s bound", closed, bound)
         else:
-            self.log.warning("safety: closed and parked in %.1f s (bound %.0f s): %s", taken, bound, reason)
-        return taken
+            self.log.warning("safety: closed in %.1f s (bound %.0f s), parked in %.1f s: %s", closed, bound, parked,
+                             reason)
+        return closed
 
     # -- the watch -------------------------------------------------------------------------
     def start(self) -> None:
@@ -295,8 +304,8 @@ def _ante_meridiem(now: Time, site: EarthLocation) -> bool:
     return local_hours < 12.0
 
 
-def _close(dome, bound: float) -> None:
+def _close(dome) -> None:
     if dome.slewing:
         dome.abort()  # a rotation under way would make the close wait its turn
-    dome.close_shutter(timeout=bound)
+    dome.close_shutter()
 
