@@ -27,7 +27,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-## install: (root) systemd units or launchd agents for the three daemons, and /etc/toros/toros.conf.yaml
+## install: (root) systemd units or launchd agents for toros-devices and the three daemons, and /etc/toros/toros.conf.yaml
 install: $(STAMP)
 	$(BIN)/python -m torosdrivers.daemons.services install --root "$(or $(DESTDIR),/)" --bin "$(abspath $(BIN))"
 
