@@ -38,30 +38,27 @@ def server_tls(config: Config) -> ssl.SSLContext | None:
     return context
 
 
-class _Transport(xmlrpc.client.Transport):
-    """HTTP with a timeout (the stdlib's waits forever on a stalled daemon)."""
+class _Timeout:
+    """A transport whose connections give up after ``timeout`` s (the stdlib's wait forever on a stalled daemon)."""
 
+    timeout: float
+
+    def make_connection(self, host) -> http.client.HTTPConnection:
+        connection = super().make_connection(host)  # type: ignore[misc]
+        connection.timeout = self.timeout
+        return connection
+
+
+class _Transport(_Timeout, xmlrpc.client.Transport):
     def __init__(self, timeout: float, headers: list[tuple[str, str]]) -> None:
         super().__init__(headers=headers)
         self.timeout = timeout
 
-    def make_connection(self, host):
-        connection = super().make_connection(host)
-        connection.timeout = self.timeout
-        return connection
 
-
-class _SafeTransport(xmlrpc.client.SafeTransport):
-    """HTTPS with a timeout."""
-
+class _SafeTransport(_Timeout, xmlrpc.client.SafeTransport):
     def __init__(self, timeout: float, headers: list[tuple[str, str]], context: ssl.SSLContext) -> None:
         super().__init__(headers=headers, context=context)
         self.timeout = timeout
-
-    def make_connection(self, host) -> http.client.HTTPSConnection:
-        connection = super().make_connection(host)
-        connection.timeout = self.timeout
-        return connection
 
 
 def service_proxy(config: Config, service: str, *, url: str | None = None,
