@@ -1,8 +1,8 @@
 """``toros-telescope``, ``toros-dome``, ``toros-preprocessor``: run one daemon until stopped.
 
 Each takes ``--config PATH`` (else ``$TOROS_CONFIG``, else
-``/etc/toros/toros.conf.yaml``, else the embedded default), logs as the
-configuration's ``Logging`` section says, serves XML-RPC on its configured
+``/etc/toros/toros.conf.yaml``, else the embedded default), logs as
+`torosdrivers.daemons.logs` describes, serves XML-RPC on its configured
 address, and stops cleanly on SIGTERM or Ctrl-C. The systemd units and
 launchd agents run exactly these.
 """
@@ -11,38 +11,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import ssl
 import sys
-from pathlib import Path
 
+from torosdrivers._version import add_version
 from torosdrivers.config import ConfigError, load_config
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
-from torosdrivers.wire import set_wire_trace
 
 from .journal import JournalError
+from .logs import fatal, setup_logging
 
-__all__ = ["main_telescope", "main_dome", "main_preprocessor", "setup_logging", "port_number", "load_or_explain"]
-
-
-def setup_logging(config, name: str, *, debug: bool = False) -> None:
-    """Log to the configured file (rotated) and to stderr, at the configured level.
-
-    ``debug`` (``--debug``) logs at DEBUG and turns the wire trace on, as
-    ``Logging: {Wire Trace: true}`` does at any level.
-    """
-    set_wire_trace(debug or bool(config["Logging"].get("Wire Trace")))
-    level = logging.DEBUG if debug else getattr(logging, config["Logging"]["Log Level"])
-    path = Path(config["Logging"]["File"])
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.RotatingFileHandler(path, maxBytes=10 * 2**20, backupCount=5))
-    except OSError as exc:
-        print(f"toros-{name}: cannot log to {path} ({exc}); logging to stderr only", file=sys.stderr)
-    logging.basicConfig(level=level, handlers=handlers, force=True,
-                        format=f"%(asctime)s toros-{name} %(levelname)s %(name)s: %(message)s")
+__all__ = ["main_telescope", "main_dome", "main_preprocessor", "port_number", "load_or_explain"]
 
 
 def port_number(text: str) -> int:
@@ -71,7 +51,7 @@ def _serve(kind: str, argv: list[str] | None) -> int:
     parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
     parser.add_argument("--port", type=port_number, help="override the configured port (0: any free one)")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
-    args = parser.parse_args(argv)
+    args = add_version(parser).parse_args(argv)
     config = load_or_explain(f"toros-{kind}", args.config)
     if config is None:
         return 2
@@ -86,7 +66,7 @@ def _serve(kind: str, argv: list[str] | None) -> int:
         service = cls(config)
         server = service.serve(args.port)
     except (DriverError, JournalError, OSError, ssl.SSLError) as exc:
-        logging.getLogger(f"toros.{kind}").error("cannot start: %s", exc)
+        fatal(logging.getLogger(f"toros.{kind}"), f"toros-{kind}", f"cannot start: {exc}")
         return 1
     print(f"toros-{kind}: serving XML-RPC on {'https' if server.tls else 'http'}://{server.server_address[0]}:"
           f"{server.port} (config: {config.source})", flush=True)

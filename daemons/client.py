@@ -1,15 +1,18 @@
-"""``toros``: submit a work order, follow it, cancel it, list orders.
+"""``toros``: submit a work order, follow it, cancel it, list orders, see the observatory.
 
-    toros submit order.yaml --follow          # a WO from a YAML or JSON file
-    toros submit --set WOType=Dome --set ID=7 --set Blink01=true --service dome
-    toros status 7 --service dome
-    toros status                              # the daemon's health, and whether it is safe to open
+    toros submit examples/observation.yaml --follow    # a WO from a YAML or JSON file
+    toros submit --set WOType=Dome --set ID=7 --set Blink01=true
+    toros status                     # every daemon, the devices, safety and the queues in one view
+    toros status 7 --service dome    # one order
+    toros status --service telescope # one daemon's health and its safety timeline
     toros cancel 7
-    toros list --service preprocessor
+    toros list --watch               # every daemon's orders, redrawn every 2 s
 
 The service is chosen by ``--service`` (default: from the WOType:
 Observation -> telescope, Dome -> dome, else preprocessor); its address, TLS
 and token come from the configuration (``--config``, as the daemons read it).
+``--set`` values are text unless the key is numeric (`typed_value`):
+``RA=13:37:01`` stays sexagesimal and ``ID=001`` stays ``"001"``.
 """
 
 from __future__ import annotations
@@ -23,21 +26,18 @@ from pathlib import Path
 
 import yaml
 
+from torosdrivers._version import add_version
+
 from .cli import load_or_explain
 from .security import service_proxy
+from .views import FINAL, daemon_detail, observatory, order_line, order_table, step_line
+from .workorders import typed_value
 
-__all__ = ["main"]
+__all__ = ["main", "SERVICES"]
 
-_SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor"}
-_FINAL = ("done", "failed", "cancelled")
-
-
-def _value(text: str):
-    """``--set`` values: YAML scalars, so numbers, true/false and null come out typed."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+#: The work-order daemons and their configuration sections.
+SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor"}
+_CLEAR = "\x1b[H\x1b[2J"
 
 
 def _order(args) -> dict:
@@ -52,7 +52,7 @@ def _order(args) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise SystemExit(f"toros: --set {item!r}: expected KEY=VALUE")
-        order[key] = _value(value)
+        order[key.strip()] = typed_value(key.strip(), value)
     return order
 
 
@@ -62,80 +62,126 @@ def _service_for(order: dict, chosen: str | None) -> str:
     return {"Observation": "telescope", "Dome": "dome"}.get(order.get("WOType"), "preprocessor")
 
 
-def _show(status: dict) -> str:
-    line = f"{status['ID']}: {status['State']}"
-    for key in ("Progress", "Result", "Error"):
-        if status.get(key) and (key != "Progress" or status["State"] not in _FINAL):
-            line += f" | {key.lower()}: {status[key]}"
-    return line
+def _follow(proxy, order_id: str, interval: float = 0.5) -> int:
+    """Print every step as it comes (from the order's step log, so none is missed), then the outcome."""
+    seen = 0
+    while True:
+        status = proxy.status(order_id)
+        steps = status["Steps"]
+        for step in steps[seen:]:
+            print(step_line(status, step), flush=True)
+        seen = max(seen, len(steps))
+        if status["State"] in FINAL:
+            print(f"  {order_line(status)} (after {status['Elapsed']:.1f} s)", flush=True)
+            return 0 if status["State"] == "done" else 1
+        time.sleep(interval)
 
 
-def _daemon_status(service: str, health: dict, safety: dict) -> str:
-    """``toros status``: is the daemon well, and may the observatory be open (and why not)."""
-    lines = [f"{service}: {'healthy' if health['Healthy'] else 'UNHEALTHY: ' + '; '.join(health['Problems'])}",
-             f"  worker: {health['Worker']}; devices: {health['Devices']}; orders: "
-             + ", ".join(f"{n} {state}" for state, n in health["Orders"].items() if n)]
-    if safety.get("Supervised"):
-        verdict = "safe to open" if safety["Safe"] else "NOT safe: " + "; ".join(safety["Reasons"])
-        lines.append(f"  safety at {safety['Checked'][:19]}: {verdict}")
-        lines.append(f"  Sun at {safety['Sun Altitude']:+.1f} deg; "
-                     + ", ".join(f"{k} {v:g}" for k, v in safety["Conditions"].items()))
-        if safety["Opens At"]:
-            lines.append(f"  may open at {safety['Opens At'][:19]}")
-        lines.extend(f"  {event}" for event in safety["Events"][-5:])
-    return "\n".join(lines)
+def _states(config, timeout: float) -> dict[str, dict | str]:
+    """Each daemon's ``state()``, or why it could not be reached."""
+    out: dict[str, dict | str] = {}
+    for service, section in SERVICES.items():
+        try:
+            with service_proxy(config, section, timeout=timeout) as proxy:
+                out[service] = proxy.state(0)
+        except (OSError, xmlrpc.client.Error) as exc:
+            out[service] = f"{config.url(section)}: {exc}"
+    return out
+
+
+def _listing(config, service: str | None, timeout: float) -> str:
+    if service:
+        with service_proxy(config, SERVICES[service], timeout=timeout) as proxy:
+            return order_table(proxy.list_orders())
+    orders, unreachable = [], []
+    for name, section in SERVICES.items():
+        try:
+            with service_proxy(config, section, timeout=timeout) as proxy:
+                orders.extend(proxy.list_orders())
+        except (OSError, xmlrpc.client.Error) as exc:
+            unreachable.append(f"{name}: unreachable ({exc})")
+    orders.sort(key=lambda o: o["Received"], reverse=True)
+    return "\n".join([order_table(orders, with_service=True), *unreachable])
+
+
+def _watch(show, interval: float, refreshes: int | None) -> int:
+    """Redraw ``show()`` every ``interval`` s until Ctrl-C (or ``refreshes`` times)."""
+    n = 0
+    try:
+        while refreshes is None or n < refreshes:
+            text = show()
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            print((_CLEAR if sys.stdout.isatty() else "") + f"{stamp} (every {interval:g} s; Ctrl-C ends)\n{text}",
+                  flush=True)
+            n += 1
+            if refreshes is None or n < refreshes:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="toros", description="Submit, follow, cancel and list work orders; see the whole observatory.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.splitlines()[2:10]))
+    p.add_argument("--config", help="YAML configuration (as the daemons read it)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a daemon (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True)
+    submit = sub.add_parser("submit", help="send a work order to front_desk")
+    submit.add_argument("file", nargs="?", help="YAML or JSON file holding the work order (see examples/)")
+    submit.add_argument("--set", action="append", metavar="KEY=VALUE", help="a key of the work order (repeatable)")
+    submit.add_argument("--follow", action="store_true", help="show every step, with elapsed time and ETA, until it ends")
+    status = sub.add_parser("status", help="an order's status; without an ID, the whole observatory")
+    status.add_argument("id", nargs="?")
+    sub.add_parser("cancel", help="cancel a work order").add_argument("id")
+    listing = sub.add_parser("list", help="the latest orders of every daemon (or of --service)")
+    for cmd in (status, listing):
+        cmd.add_argument("--watch", nargs="?", type=float, const=2.0, metavar="SECONDS",
+                         help="redraw every SECONDS (default 2) until Ctrl-C")
+        cmd.add_argument("--refreshes", type=int, help=argparse.SUPPRESS)  # --watch a fixed number of times
+    for cmd in sub.choices.values():
+        cmd.add_argument("--service", choices=sorted(SERVICES), help="which daemon (default: from the WOType)")
+    return add_version(p)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="toros", description=__doc__.splitlines()[0])
-    p.add_argument("--config", help="YAML configuration (as the daemons read it)")
-    sub = p.add_subparsers(dest="command", required=True)
-    submit = sub.add_parser("submit", help="send a work order to front_desk")
-    submit.add_argument("file", nargs="?", help="YAML or JSON file holding the work order")
-    submit.add_argument("--set", action="append", metavar="KEY=VALUE", help="a key of the work order (repeatable)")
-    submit.add_argument("--follow", action="store_true", help="show progress until the order ends")
-    status = sub.add_parser("status", help="a work order's status; without an ID, the daemon's health and safety")
-    status.add_argument("id", nargs="?")
-    sub.add_parser("cancel", help="cancel a work order").add_argument("id")
-    sub.add_parser("list", help="the latest orders")
-    for cmd in sub.choices.values():
-        cmd.add_argument("--service", choices=sorted(_SERVICES), help="which daemon (default: from the WOType, or telescope)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a daemon (default: %(default)s)")
-    args = p.parse_args(argv)
+    args = _parser().parse_args(argv)
     config = load_or_explain("toros", args.config)
     if config is None:
         return 2
     order = _order(args) if args.command == "submit" else {}
-    service = _service_for(order, args.service) if args.command == "submit" else (args.service or "telescope")
-    url = config.url(_SERVICES[service])
+    if args.command == "submit":
+        service = _service_for(order, args.service)
+    elif args.command == "cancel" or (args.command == "status" and args.id):
+        service = args.service or "telescope"
+    else:
+        service = args.service
+    url = config.url(SERVICES[service]) if service else "the configured addresses"
     try:
-        with service_proxy(config, _SERVICES[service], timeout=args.timeout) as proxy:
+        if args.command in ("status", "list") and not (args.command == "status" and args.id):
+            if args.command == "list":
+                show = lambda: _listing(config, service, args.timeout)  # noqa: E731
+            elif service:
+                def show() -> str:
+                    with service_proxy(config, SERVICES[service], timeout=args.timeout) as proxy:
+                        return daemon_detail(service, proxy.health(), proxy.safety())
+            else:
+                show = lambda: observatory(_states(config, args.timeout))  # noqa: E731
+            if args.watch:
+                return _watch(show, args.watch, args.refreshes)
+            print(show())
+            return 0
+        with service_proxy(config, SERVICES[service], timeout=args.timeout) as proxy:
             if args.command == "submit":
                 receipt = proxy.front_desk(order)
                 print(f"{service}: accepted {receipt['ID']} ({receipt['WOType']}, priority {receipt['Priority']:g})"
-                      + (" - already known, not run again" if receipt["Duplicate"] else ""))
-                if args.follow:
-                    last = ""
-                    while True:
-                        status = proxy.status(receipt["ID"])
-                        line = _show(status)
-                        if line != last:
-                            print(f"  {line}", flush=True)
-                            last = line
-                        if status["State"] in _FINAL:
-                            return 0 if status["State"] == "done" else 1
-                        time.sleep(0.5)
-            elif args.command == "status" and args.id:
-                print(_show(proxy.status(args.id)))
-            elif args.command == "status":
-                print(_daemon_status(service, proxy.health(), proxy.safety()))
-            elif args.command == "cancel":
-                print(_show(proxy.cancel(args.id)))
+                      + (" - already known, not run again" if receipt["Duplicate"] else ""), flush=True)
+                return _follow(proxy, receipt["ID"]) if args.follow else 0
+            if args.command == "status":
+                print(order_line(proxy.status(args.id)))
             else:
-                orders = proxy.list_orders()
-                print(f"{'ID':24s} {'type':12s} {'state':10s} {'priority':>8s}  received")
-                for o in orders:
-                    print(f"{o['ID'][:24]:24s} {o['WOType'][:12]:12s} {o['State']:10s} {o['Priority']:8g}  {o['Received']}")
+                print(order_line(proxy.cancel(args.id)))
     except xmlrpc.client.Fault as fault:
         print(f"toros: refused (fault {fault.faultCode}): {fault.faultString}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
+from torosdrivers._version import add_version
 from torosdrivers.config import load_config
 from torosdrivers.coords import TOROS_SITE, sun_altaz, to_altaz
 from torosdrivers.preview import stretch, write_png
@@ -72,8 +73,11 @@ def _night_when_up(ra: float, dec: float) -> Time:
 
 
 def _start(args: list[str], log: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE,
-                               stderr=log.open("ab"), text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    # stderr goes to the process's own log file: the log lines are written there once (logs.py writes to
+    # stderr only when it is a terminal), and a crash's traceback lands beside them.
+    with log.open("ab") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE,
+                                   stderr=stderr, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     line = process.stdout.readline()
     if not line:
         raise SystemExit(f"toros-demo: {' '.join(args[:2])} did not start; see {log}")
@@ -100,11 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for everything (default: %(default)s)")
     p.add_argument("--size", type=int, default=2048, help="sensor width and height (default: %(default)s)")
     p.add_argument("--time-scale", type=float, default=200.0, help="device seconds per real second (default: %(default)s)")
-    args = p.parse_args(argv)
+    args = add_version(p).parse_args(argv)
 
     out = args.output.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    log = out / "daemons.log"
+    logs = out / "logs"
+    logs.mkdir(exist_ok=True)
     start = _night_when_up(OBSERVATION["RA"], OBSERVATION["Dec"])
     ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome")}
     config = {
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "Telescope Address": {"IP": "127.0.0.1", "Port": ports["Telescope"]},
         "Dome Address": {"IP": "127.0.0.1", "Port": ports["Dome"]},
         "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": ports["Devices"]},
-        "Logging": {"File": str(log), "Log Level": "INFO"},
+        "Logging": {"File": str(logs / "toros.log"), "Log Level": "INFO"},
         "Database": {"Journal": str(out / "journal.sqlite"), "Catalog": str(out / "catalog.sqlite")},
         "Data Directory": str(out / "data"),
         "Devices": {kind: {"Backend": "simulator"} for kind in ("Camera", "Filter Wheel", "Mount", "Dome")},
@@ -124,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"TOROS Manager demo: configuration {config_path}")
     processes = []
     try:
-        owner, line = _start(["torosdrivers.daemons.devices", "--config", str(config_path)], log)
+        owner, line = _start(["torosdrivers.daemons.devices", "--config", str(config_path)],
+                             logs / "toros-devices.log")
         processes.append(owner)
         print(f"  {line.split(' (camera')[0]}")
         for kind in ("preprocessor", "telescope", "dome"):
-            process, line = _start(["torosdrivers.daemons.cli", kind, "--config", str(config_path)], log)
+            process, line = _start(["torosdrivers.daemons.cli", kind, "--config", str(config_path)],
+                                   logs / f"toros-{kind}.log")
             processes.append(process)
             print(f"  {line.split(' (config')[0]}")
         loaded = load_config(config_path)
@@ -142,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"toros-demo: the observation {observation['State']}: {observation['Error']}", file=sys.stderr)
             return 1
         calibration = _follow(preprocessor, "1/calibration", "preprocessor")
-        night = Path(observation["Result"].split(" frames in ")[1].split(";")[0])
-        products = sorted((night / "products").glob("*_cal.fits"))
+        night = Path(observation["Details"]["Night"])
+        products = [Path(p) for p in calibration["Details"]["Products"]]
         preview = None
         if products:
             data = fits.getdata(products[0])
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nRaw frames:         {night}  ({len(list(night.glob('*.fits')))} files)")
         print(f"Calibrated frames:  {night / 'products'}  ({len(products)} files)")
         print(f"Preview:            {preview}")
-        print(f"Logs:               {log}")
+        print(f"Logs:               {logs}  (one file per process)")
         return 0 if calibration["State"] == "done" else 1
     finally:
         for process in reversed(processes):

@@ -20,14 +20,15 @@ import argparse
 import logging
 import sys
 
-from torosdrivers._version import __version__
+from torosdrivers._version import add_version
 from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
 from torosdrivers.config import KINDS, Config, Devices, build_hardware, weather_kinds
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
 
-from .cli import load_or_explain, port_number, setup_logging
+from .cli import load_or_explain, port_number
+from .logs import fatal, setup_logging
 
 __all__ = ["DeviceServer", "main"]
 
@@ -99,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
     parser.add_argument("--port", type=port_number, help="override Device Server.Port (0: any free one)")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    args = parser.parse_args(argv)
+    args = add_version(parser).parse_args(argv)
     config = load_or_explain("toros-devices", args.config)
     if config is None:
         return 2
@@ -108,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         owner = DeviceServer(config, port=args.port).start()
     except (DriverError, OSError) as exc:
-        log.error("cannot start: %s", exc)
-        print(f"toros-devices: cannot start: {exc}", file=sys.stderr)
+        fatal(log, "toros-devices", f"cannot start: {exc}")
         return 1
     kinds = ", ".join(f"{kind} {number}: {m.device.name}" for (kind, number), m in sorted(owner.server.members.items()))
     print(f"toros-devices: Alpaca server on http://{owner.server.address} ({kinds}; config: {config.source})",

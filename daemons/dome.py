@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from torosdrivers.config import Config, Devices, build_devices, weather_kinds
@@ -9,6 +10,7 @@ from torosdrivers.errors import NotConnectedError
 
 from .safety import Supervisor
 from .service import OrderCancelled, Service
+from .status import Result
 from .workorders import DomeOrder, validate_dome
 
 __all__ = ["DomeService"]
@@ -26,6 +28,9 @@ class DomeService(Service):
         self.dome = self.devices.dome
         self.actions: list[str] | None = None  # read at connect: the order check never asks the dome
         self.supervisor = Supervisor(config, self.devices, self.log, on_unsafe=self.interrupt)
+
+    def status_devices(self) -> Devices:
+        return self.devices
 
     def connect(self) -> None:
         self.dome.connect()
@@ -55,12 +60,15 @@ class DomeService(Service):
                                     f"unknown ({self._device_problem})")
         return validate_dome(work_order, self.actions)
 
-    def run(self, order: DomeOrder, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
-        done = []
+    def run(self, order: DomeOrder, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result:
+        done: list[str] = []
+        commands: list[dict] = []
+        began = time.monotonic()
         for command, value in order.commands:
             if cancelled():
                 raise OrderCancelled()
             progress(f"{command} {value}")
+            start = time.monotonic()
             if command == "Shutter":
                 if value == "open":
                     self.supervisor.note_opened()
@@ -79,4 +87,7 @@ class DomeService(Service):
                 done.append("home")
             else:
                 done.append(f"{command}: {self.dome.action(command, value)}")
-        return "; ".join(done)
+            commands.append({"Command": command, "Value": str(value), "Outcome": done[-1],
+                             "Seconds": round(time.monotonic() - start, 3)})
+        return Result("; ".join(done), {"Commands": commands,
+                                        "Durations": {"Total": round(time.monotonic() - began, 3)}})

@@ -29,7 +29,7 @@ from typing import Any
 
 from torosdrivers.lockfile import HolderLock, LockHeld
 
-__all__ = ["Journal", "JournalError", "JournalBusyError", "STATES"]
+__all__ = ["Journal", "JournalError", "JournalBusyError", "STATES", "MAX_STEPS", "steps_of"]
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 
@@ -48,9 +48,14 @@ CREATE TABLE IF NOT EXISTS orders (
     progress TEXT DEFAULT '',
     result TEXT DEFAULT '',
     error TEXT DEFAULT '',
-    cancel_requested INTEGER DEFAULT 0);
+    cancel_requested INTEGER DEFAULT 0,
+    details TEXT DEFAULT '',
+    steps TEXT DEFAULT '');
 CREATE INDEX IF NOT EXISTS queue ON orders(state, priority DESC, seq);
 """
+
+
+_FINISH = "UPDATE orders SET state = ?, finished = ?, result = ?, error = ?, details = ? WHERE id = ?"
 
 
 class JournalError(Exception):
@@ -61,9 +66,20 @@ class JournalBusyError(JournalError):
     """Another daemon owns this journal."""
 
 
+#: Columns added since the first journals: added to an older file when it is opened.
+_ADDED = {"details": "TEXT DEFAULT ''", "steps": "TEXT DEFAULT ''"}
+#: Steps kept per order (an order of thousands of exposures keeps its latest).
+MAX_STEPS = 400
+
+
 def _now() -> str:
     # A plain UTC stamp: astropy's Time.now() costs half a millisecond, per order.
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def steps_of(row: dict) -> list[tuple[str, str]]:
+    """An order's steps as ``(UTC time, text)``, oldest first."""
+    return [tuple(line.split("\t", 1)) for line in (row.get("steps") or "").splitlines() if "\t" in line][-MAX_STEPS:]
 
 
 class _Pending:
@@ -124,6 +140,10 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            have = {r["name"] for r in self._db.execute("PRAGMA table_info(orders)")}
+            for column, kind in _ADDED.items():
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE orders ADD COLUMN {column} {kind}")
         except sqlite3.Error as exc:
             self._owner.release()
             raise JournalError(f"journal {self.path}: cannot open as a journal: {exc}") from None
@@ -208,11 +228,11 @@ class Journal:
             if any(p.created for p in batch):
                 self._wake.notify_all()
 
-    def next(self, timeout: float, finished: list[tuple[str, str, str, str]] = (),
+    def next(self, timeout: float, finished: list[tuple[str, str, str, str, str]] = (),
              skip: tuple[str, ...] = ()) -> dict | None:
         """Take the next queued order, marking it running in the same statement; waits up to ``timeout`` s.
 
-        ``finished`` holds the outcomes ``(ID, state, result, error)`` of orders
+        ``finished`` holds the outcomes ``(ID, state, result, error, details)`` of orders
         run since the last call: they are recorded in the same transaction,
         so a busy worker pays one ``fsync`` per order, not two. Orders in
         ``skip`` (waiting for their moment) are passed over.
@@ -223,9 +243,8 @@ class Journal:
                 try:
                     self._db.execute("BEGIN IMMEDIATE")
                     if attempt == 0:
-                        for order_id, state, result, error in finished:
-                            self._db.execute("UPDATE orders SET state = ?, finished = ?, result = ?, error = ? "
-                                             "WHERE id = ?", (state, _now(), result, error, order_id))
+                        for order_id, state, result, error, details in finished:
+                            self._db.execute(_FINISH, (state, _now(), result, error, details, order_id))
                     row = self._db.execute(
                         "UPDATE orders SET state = 'running', started = ? WHERE seq = (SELECT seq FROM orders "
                         f"WHERE state = 'queued'{others} ORDER BY priority DESC, seq LIMIT 1) RETURNING *",
@@ -241,10 +260,14 @@ class Journal:
         return None
 
     def requeue(self, order_id: str, note: str) -> None:
-        """Put a taken order back in the queue with a note (it cannot run yet, or safety interrupted it)."""
+        """Put a taken order back in the queue with a note (it cannot run yet, or safety interrupted it).
+
+        The note becomes a step when it differs from the last one, so a wait
+        checked every few seconds is one step, not thousands."""
         with self._lock:
-            self._write("UPDATE orders SET state = 'queued', started = NULL, progress = ? WHERE id = ? AND "
-                        "state = 'running'", (note, order_id))
+            self._write("UPDATE orders SET state = 'queued', started = NULL, progress = ?, steps = CASE WHEN "
+                        "progress = ? THEN steps ELSE steps || ? END WHERE id = ? AND state = 'running'",
+                        (note, note, f"{_now()}\t{note}\n", order_id))
             self._wake.notify_all()
 
     def progress(self, order_id: str, text: str) -> None:
@@ -253,15 +276,15 @@ class Journal:
         with self._lock:
             self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                self._write("UPDATE orders SET progress = ? WHERE id = ?", (text, order_id))
+                self._write("UPDATE orders SET progress = ?, steps = steps || ? WHERE id = ?",
+                            (text, f"{_now()}\t{text}\n", order_id))
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
 
-    def finish(self, order_id: str, state: str, *, result: str = "", error: str = "") -> None:
-        """End an order as ``done``, ``failed`` or ``cancelled``."""
+    def finish(self, order_id: str, state: str, *, result: str = "", error: str = "", details: str = "") -> None:
+        """End an order as ``done``, ``failed`` or ``cancelled`` (``details``: its structured result, JSON)."""
         with self._lock:
-            self._write("UPDATE orders SET state = ?, finished = ?, result = ?, error = ? WHERE id = ?",
-                        (state, _now(), result, error, order_id))
+            self._write(_FINISH, (state, _now(), result, error, details, order_id))
 
     def cancel(self, order_id: str) -> dict | None:
         """Cancel a queued order at once; ask a running one to stop. Returns its row, None if unknown."""
@@ -305,7 +328,10 @@ class Journal:
             raise JournalError(f"journal {self.path}: cannot read: {exc}") from None
         return {state: 0 for state in STATES} | {r["state"]: r["n"] for r in rows}
 
-    def list(self, limit: int = 100) -> list[dict]:
+    def list(self, limit: int = 100, states: tuple[str, ...] = ()) -> list[dict]:
+        """The latest ``limit`` orders (in ``states`` if given), newest first."""
+        where = f" WHERE state IN ({','.join('?' * len(states))})" if states else ""
         with self._lock:
-            rows = self._db.execute("SELECT * FROM orders ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+            rows = self._db.execute(f"SELECT * FROM orders{where} ORDER BY seq DESC LIMIT ?",
+                                    (*states, limit)).fetchall()
         return [dict(r) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -9,6 +10,7 @@ from torosdrivers.config import Config
 from torosdrivers.preprocessing import Catalog, process_night
 
 from .service import Service
+from .status import Result
 from .workorders import CalibrationOrder, validate_calibration
 
 __all__ = ["PreprocessorService"]
@@ -30,8 +32,13 @@ class PreprocessorService(Service):
     def validate(self, work_order) -> CalibrationOrder:
         return validate_calibration(work_order, Path(self.config["Data Directory"]))
 
-    def run(self, order: CalibrationOrder, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
+    def run(self, order: CalibrationOrder, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result:
+        began = time.monotonic()
         report = process_night(order.location, catalog=self.catalog, progress=progress)
-        summary = ", ".join(f"{label} {count}" for label, count in report.summary())
+        counts = report.summary()
+        summary = ", ".join(f"{label} {count}" for label, count in counts)
         problems = [f"{name}: {why}" for name, why in report.skipped + report.uncalibrated]
-        return summary + (f"; problems: {'; '.join(problems)}" if problems else "")
+        products = [str(p) for p in report.calibrated + report.up_to_date]
+        return Result(summary + (f"; problems: {'; '.join(problems)}" if problems else ""),
+                      {"Products": products, "Masters": [str(p) for p in report.masters_built], "Counts": {label: int(count) for label, count in counts},
+                       "Problems": problems, "Durations": {"Total": round(time.monotonic() - began, 3)}})

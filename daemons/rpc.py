@@ -278,6 +278,20 @@ class RPCServer(DocXMLRPCServer):
         self.set_server_name(title)
         self.register_introspection_functions()
 
+    # The standard library's introspection docstrings teach with 'add' and 'subtract': this daemon's own say
+    # what it has.
+    def system_listMethods(self) -> list[str]:
+        """The names of this daemon's methods."""
+        return super().system_listMethods()
+
+    def system_methodHelp(self, method_name: str) -> str:
+        """The documentation of one method, e.g. system.methodHelp('front_desk')."""
+        return super().system_methodHelp(method_name)
+
+    def system_methodSignature(self, method_name: str) -> str:
+        """Not supported: XML-RPC signatures cannot describe work orders; see system.methodHelp."""
+        return super().system_methodSignature(method_name)
+
     # -- accepting ------------------------------------------------------------------------
     def client_allowed(self, host: str) -> bool:
         try:

@@ -3,8 +3,9 @@
 ``front_desk(work_order)`` checks the order completely (against the device
 capabilities read at connect, never by asking a device), journals it durably
 and answers a receipt at once; a worker thread runs the orders by priority
-then arrival. ``status(ID)``, ``cancel(ID)``, ``list_orders()`` and
-``health()`` complete the interface.
+then arrival. ``status(ID)``, ``cancel(ID)``, ``list_orders()``,
+``health()``, ``safety()`` and ``state()`` complete the interface; their
+structures are documented in `torosdrivers.daemons.status`.
 
 What keeps a daemon trustworthy unattended:
 
@@ -39,8 +40,10 @@ from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverEr
 
 from . import notify
 from .journal import Journal, JournalError
+from .logs import keep_recent, recent
 from .rpc import RPCServer
 from .security import server_tls, token_of
+from .status import Result, StatePoller, order_status, utc_now
 from .workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError
 
 __all__ = ["Service", "OrderCancelled", "RECONNECT_BACKOFF"]
@@ -54,6 +57,10 @@ STALL_SECONDS = 30.0
 _LINK_ERRORS = (NotConnectedError, CommunicationError, DeviceTimeoutError)
 
 
+def _stamp(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
+
+
 class OrderCancelled(Exception):
     """A running order saw its cancellation (or the safety supervisor's interruption)."""
 
@@ -63,10 +70,6 @@ def _receipt(row: dict, duplicate: bool = False) -> dict[str, Any]:
             "Received": row["received"], "Service": row["service"], "Duplicate": duplicate}
 
 
-def _status(row: dict) -> dict[str, Any]:
-    return _receipt(row) | {"Started": row["started"] or "", "Finished": row["finished"] or "",
-                            "Progress": row["progress"] or "", "Result": row["result"] or "",
-                            "Error": row["error"] or ""}
 
 
 class Service(abc.ABC):
@@ -99,6 +102,7 @@ class Service(abc.ABC):
         path = journal or (base[: -len(".sqlite")] if base.endswith(".sqlite") else base) + f"-{self.name}.sqlite"
         self.journal = Journal(path, self.name)
         self.log = logging.getLogger(f"toros.{self.name}")
+        keep_recent()
         self._stop = threading.Event()  # the worker's
         self._closed = threading.Event()  # the whole daemon's
         self._worker = threading.Thread(target=self._work, name=f"toros-{self.name}-worker", daemon=True)
@@ -107,7 +111,11 @@ class Service(abc.ABC):
         self._loop_at = time.monotonic()  # when the worker loop last turned
         self._doing = "starting"
         self._running: str | None = None  # the order in hand
-        self._unfinished: list[tuple[str, str, str, str]] = []  # (ID, state, result, error) to journal
+        self._unfinished: list[tuple[str, str, str, str, str]] = []  # (ID, state, result, error, details)
+        self._step: dict[str, Any] = {}  # the running order's step: Text, At, Seconds, Ends
+        #: The last frame written: Path, Object, Filter, Exposure, Start, Type, Order (the telescope's).
+        self.latest_frame: dict[str, Any] = {}
+        self._poller: StatePoller | None = None
         self._devices_ok = False
         self._device_problem = "not connected yet"
         #: The safety supervisor of a service that opens the dome (daemons/safety.py); None otherwise.
@@ -146,7 +154,10 @@ class Service(abc.ABC):
         row = self.journal.get(str(order_id))
         if row is None:
             raise Fault(FAULT_UNKNOWN_ORDER, f"ID={str(order_id)[:120]!r}: no such work order at the {self.name} daemon")
-        return _status(row)
+        return self._order(row)
+
+    def _order(self, row: dict) -> dict[str, Any]:
+        return order_status(row, self._step if row["id"] == self._running else None)
 
     def cancel(self, order_id: str) -> dict[str, Any]:
         """Cancel a queued order, or ask a running one to stop between steps."""
@@ -157,11 +168,25 @@ class Service(abc.ABC):
         if row is None:
             raise Fault(FAULT_UNKNOWN_ORDER, f"ID={str(order_id)[:120]!r}: no such work order at the {self.name} daemon")
         self.log.info("cancel of %s asked (state %s)", order_id, row["state"])
-        return _status(row)
+        return self._order(row)
 
     def list_orders(self) -> list[dict[str, Any]]:
         """The latest 100 orders, newest first."""
-        return [_status(r) for r in self.journal.list(100)]
+        return [self._order(r) for r in self.journal.list(100)]
+
+    def state(self, log_after: int = 0) -> dict[str, Any]:
+        """The daemon at a glance: health, safety, devices, queue, recent orders, latest frame and log lines
+        numbered above ``log_after`` (see `torosdrivers.daemons.status`)."""
+        sampled, devices = self._poller.latest() if self._poller is not None else ("", {})
+        try:
+            queue = [self._order(r) for r in reversed(self.journal.list(200, states=("queued", "running")))]
+            latest = [self._order(r) for r in self.journal.list(20)]
+        except JournalError:  # health() names the journal's problem
+            queue, latest = [], []
+        return {"Service": self.name, "Version": __version__, "Time": utc_now(), "Health": self.health(),
+                "Safety": self.safety(), "Devices": devices, "Devices Sampled": sampled, "Queue": queue,
+                "Recent": latest, "Latest Frame": self.latest_frame,
+                "Log": [[n, line] for n, line in recent(int(log_after))]}
 
     def health(self) -> dict[str, Any]:
         """Whether this daemon can take and run orders, and why not.
@@ -212,10 +237,17 @@ class Service(abc.ABC):
             max_request_bytes=int(security["Max Request Bytes"]), client_timeout=float(security["Client Timeout"]),
             max_connections=int(security["Max Connections"]), allowed_hosts=security["Allowed Hosts"],
             allowed_origins=security["Allowed Origins"], token=token_of(self.config), tls=server_tls(self.config),
-            title=f"TOROS {self.name}")
-        for method in (self.front_desk, self.status, self.cancel, self.list_orders, self.health, self.safety):
+            title=f"TOROS {self.name} daemon")
+        self.server.set_server_documentation(
+            f"The TOROS {self.name} daemon: send work orders to front_desk, follow them with status and "
+            "list_orders, watch the daemon with state, health and safety. The structures are documented in "
+            "torosdrivers.daemons.status; the operators' web page (toros-web) shows them live.")
+        for method in (self.front_desk, self.status, self.cancel, self.list_orders, self.health, self.safety,
+                       self.state):
             self.server.register_function(method)
         self.start()
+        if self.status_devices() is not None:
+            self._poller = StatePoller(self.status_devices()).start()
         if self.supervisor is not None:
             self.supervisor.start()
         self._server_thread = threading.Thread(target=self.server.serve_forever, args=(0.1,),
@@ -237,6 +269,8 @@ class Service(abc.ABC):
         self._stop.set()
         if self.supervisor is not None:
             self.supervisor.stop()
+        if self._poller is not None:
+            self._poller.stop()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -304,8 +338,8 @@ class Service(abc.ABC):
 
     def _record_outcomes(self) -> None:
         while self._unfinished:
-            order_id, state, result, error = self._unfinished[0]
-            self.journal.finish(order_id, state, result=result, error=error)
+            order_id, state, result, error, details = self._unfinished[0]
+            self.journal.finish(order_id, state, result=result, error=error, details=details)
             self._unfinished.pop(0)
 
     def _turn(self) -> None:
@@ -336,6 +370,7 @@ class Service(abc.ABC):
             self._run(row)
         finally:
             self._running = None
+            self._step = {}
             self._pinged_at = time.monotonic()
 
     def interrupt(self, reason: str) -> None:
@@ -370,7 +405,7 @@ class Service(abc.ABC):
                 return
             self.log.info("running %s", order_id)
             self._interrupt.clear()
-            result = self.run(order, lambda text: self.journal.progress(order_id, text),
+            result = self.run(order, lambda text, seconds=0.0: self._progress(order_id, text, seconds),
                               lambda: (self.journal.cancel_requested(order_id) or self._stop.is_set()
                                        or self._interrupt.is_set()))
         except (OrderCancelled, DriverError) as exc:
@@ -401,12 +436,22 @@ class Service(abc.ABC):
             self._finish(order_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}")
             self.on_fault(exc)
         else:
-            self._finish(order_id, "done", result=result)
-            self.log.info("%s done: %s", order_id, result)
+            if not isinstance(result, Result):
+                result = Result(str(result))
+            self._finish(order_id, "done", result=result.summary, details=json.dumps(result.details))
+            self.log.info("%s done: %s", order_id, result.summary)
 
-    def _finish(self, order_id: str, state: str, *, result: str = "", error: str = "") -> None:
+    def _progress(self, order_id: str, text: str, seconds: float = 0.0) -> None:
+        """A step begins: journalled (it joins the order's steps) and kept with its expected end."""
+        scale = self.supervisor.scale if self.supervisor is not None else 1.0
+        now = time.time()
+        self._step = {"Text": text, "At": _stamp(now), "Seconds": float(seconds),
+                      "Ends": _stamp(now + seconds / scale) if seconds else ""}
+        self.journal.progress(order_id, text)
+
+    def _finish(self, order_id: str, state: str, *, result: str = "", error: str = "", details: str = "") -> None:
         """Queue an outcome for the journal: recorded with the next take (or retried until it can be)."""
-        self._unfinished.append((order_id, state, result, error))
+        self._unfinished.append((order_id, state, result, error, details))
 
     # -- what a service does -------------------------------------------------------------
     def connect(self) -> None:
@@ -424,6 +469,10 @@ class Service(abc.ABC):
     def idle(self) -> None:
         """Called as the worker finds nothing to run."""
 
+    def status_devices(self):
+        """The `torosdrivers.config.Devices` whose state ``state()`` reports (None: no devices)."""
+        return None
+
     def ready(self, order: Order) -> str | None:
         """Why ``order`` cannot run now (it waits in the queue), or None to run it."""
         return None
@@ -433,5 +482,7 @@ class Service(abc.ABC):
         """Check a work order, raising `WorkOrderError`; must not touch a device."""
 
     @abc.abstractmethod
-    def run(self, order: Order, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
-        """Carry out an order; returns a one-line result. Raise `OrderCancelled` when ``cancelled()``."""
+    def run(self, order: Order, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result | str:
+        """Carry out an order; returns its `Result` (or a one-line result). Raise `OrderCancelled` when
+        ``cancelled()``. ``progress(text, seconds=0.0)`` starts a step expected to take ``seconds`` of
+        device time."""

@@ -17,6 +17,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from torosdrivers._version import add_version
+
 __all__ = ["SERVICES", "systemd_unit", "launchd_plist", "install", "uninstall", "main"]
 
 SERVICES = ("devices", "preprocessor", "telescope", "dome")
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", type=Path, default=Path("/"), help="install under this root (default: /)")
     p.add_argument("--system", choices=("auto", "linux", "macos"), default="auto")
     p.add_argument("--bin", type=Path, default=Path(sys.executable).parent, help="where the toros-* scripts are")
-    args = p.parse_args(argv)
+    args = add_version(p).parse_args(argv)
     system = args.system if args.system != "auto" else ("macos" if sys.platform == "darwin" else "linux")
     try:
         lines = install(args.root, system, args.bin.resolve()) if args.action == "install" else uninstall(args.root, system)

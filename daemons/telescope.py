@@ -10,10 +10,12 @@ night's folder, and hands the folder to the preprocessor.
 from __future__ import annotations
 
 import re
+import time
 import xmlrpc.client
 from pathlib import Path
 from typing import Callable
 
+from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from torosdrivers.config import KINDS, Config, Devices, build_devices, weather_kinds
@@ -25,9 +27,10 @@ from .service import OrderCancelled, Service
 from .safety import Supervisor
 from .security import service_proxy
 from .slaving import DomeSlave
+from .status import Result
 from .workorders import DERIVED_ID_SUFFIX, Observation, validate_observation
 
-__all__ = ["TelescopeService", "night_folder"]
+__all__ = ["TelescopeService", "night_folder", "frame_entry"]
 
 CALIBRATION_COUNT = 5
 FLAT_SECONDS = 2.0
@@ -36,6 +39,13 @@ FLAT_SECONDS = 2.0
 def night_folder(data: Path, when: Time) -> Path:
     """The folder of the night ``when`` belongs to: named by the local date it began on (UTC-12 h)."""
     return data / (when - TimeDelta(12 * 3600, format="sec")).strftime("%Y-%m-%d")
+
+
+def frame_entry(path: Path, header) -> dict:
+    """A written frame as the status API describes it: Path, Type, Object, Filter, Exposure, Start."""
+    return {"Path": str(path), "Type": str(header.get("IMAGETYP", "")).strip(), "Object": str(header.get("OBJECT", "")),
+            "Filter": str(header.get("FILTER", "")), "Exposure": float(header.get("EXPTIME", 0.0)),
+            "Start": str(header.get("DATE-OBS", ""))}
 
 
 def _safe(text: str) -> str:
@@ -55,6 +65,9 @@ class TelescopeService(Service):
         self.filters: list[str] | None = None  # read at connect: the order check never asks the wheel
         self.supervisor = Supervisor(config, self.devices, self.log, on_unsafe=self.interrupt,
                                      on_morning=self.warm_up)
+
+    def status_devices(self) -> Devices:
+        return self.devices
 
     def connect(self) -> None:
         for device in self.devices.all():
@@ -113,14 +126,21 @@ class TelescopeService(Service):
         except DriverError as exc:
             self.log.error("fault: could not close the dome: %s", exc)
 
-    def run(self, order: Observation, progress: Callable[[str], None], cancelled: Callable[[], bool]) -> str:
+    def run(self, order: Observation, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result:
         d = self.devices
         camera, wheel, mount, dome = d.camera, d.filter_wheel, d.mount, d.dome
+        durations: dict[str, float] = {}
+        began = time.monotonic()
+        phase = ["", began]  # the phase being timed and since when (wall seconds)
 
-        def step(text: str) -> None:
+        def step(text: str, seconds: float = 0.0, timing: str = "") -> None:
             if cancelled():
                 raise OrderCancelled()
-            progress(text)
+            if timing and timing != phase[0]:
+                if phase[0]:
+                    durations[phase[0]] = durations.get(phase[0], 0.0) + time.monotonic() - phase[1]
+                phase[:] = [timing, time.monotonic()]
+            progress(text, seconds)
             self.log.info("%s: %s", order.id, text)
 
         night = night_folder(self.data, mount.time)
@@ -131,34 +151,38 @@ class TelescopeService(Service):
         if order.object_type:
             cards["OBJTYPE"] = order.object_type
         written: list[Path] = []
+        frames: list[dict] = []
 
         def save(frame, kind: str, i: int) -> None:
-            written.append(frame.write(night / f"{stem}_{kind}_{i:03d}.fits", overwrite=True))
+            path = frame.write(night / f"{stem}_{kind}_{i:03d}.fits", overwrite=True)
+            written.append(path)
+            frames.append(frame_entry(path, frame.header))
+            self.latest_frame = frames[-1] | {"Order": order.id}
 
         if order.calibration_frames:
             biases = list(night.glob("*_bias_*.fits"))
             darks = [p for p in night.glob("*_dark*_*.fits") if f"_dark{order.exposure_time:g}s_" in p.name]
             for i in range(max(0, CALIBRATION_COUNT - len(biases))):
-                step(f"bias {i + 1}")
+                step(f"bias {i + 1}", timing="Calibration")
                 save(camera.expose(0.0, light=False, header=cards), "bias", i)
             for i in range(max(0, CALIBRATION_COUNT - len(darks))):
-                step(f"dark {i + 1} of {order.exposure_time:g} s")
+                step(f"dark {i + 1} of {order.exposure_time:g} s", order.exposure_time, timing="Calibration")
                 save(camera.expose(order.exposure_time, light=False, header=cards), f"dark{order.exposure_time:g}s", i)
             if "FlatLamp" in dome.supported_actions:
-                step(f"flats in {order.filter}")
+                step(f"flats in {order.filter}", timing="Calibration")
                 wheel.select(order.filter)
                 dome.action("FlatLamp", "on")
                 try:
                     for i in range(CALIBRATION_COUNT):
-                        step(f"flat {i + 1} in {order.filter}")
+                        step(f"flat {i + 1} in {order.filter}", FLAT_SECONDS)
                         save(camera.expose(FLAT_SECONDS, imagetyp="FLAT", header=cards), f"flat{order.filter}", i)
                 finally:
                     dome.action("FlatLamp", "off")
-        step("opening the dome")
+        step("opening the dome", timing="Opening")
         if dome.shutter != ShutterState.OPEN:
             self.supervisor.note_opened()
             dome.open_shutter()
-        step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}")
+        step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}", timing="Slewing")
         if mount.at_park:
             mount.unpark()
         mount.slew_to(order.target)
@@ -174,12 +198,22 @@ class TelescopeService(Service):
                 done = night / f"{stem}_light_{i:03d}.fits"
                 if done.exists():  # taken before a safety interruption: resumed, not taken twice
                     written.append(done)
+                    frames.append(frame_entry(done, fits.getheader(done)))
                     continue
-                step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s")
+                step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s", order.exposure_time,
+                     timing="Exposures")
                 save(camera.expose(order.exposure_time, object=name, header=cards), "light", i)
-        handed = self._hand_to_preprocessor(order, night)
+        step("handing the night to the preprocessor", timing="Hand-off")
+        handed, receipt = self._hand_to_preprocessor(order, night)
+        durations[phase[0]] = durations.get(phase[0], 0.0) + time.monotonic() - phase[1]
+        durations["Total"] = time.monotonic() - began
         following = "dome slaved itself" if slave.by_itself else f"dome re-centred {slave.turns} times"
-        return f"{len(written)} frames in {night}; {following}, at most {slave.worst:.1f} deg off the telescope; {handed}"
+        details = {"Frames": frames, "Night": str(night), "Preprocessor Order": receipt,
+                   "Durations": {k: round(v, 3) for k, v in durations.items()},
+                   "Dome": {"Turns": slave.turns, "Worst Offset": round(float(slave.worst), 2),
+                            "Slaved": bool(slave.by_itself)}}
+        return Result(f"{len(written)} frames in {night}; {following}, at most {slave.worst:.1f} deg off the "
+                      f"telescope; {handed}", details)
 
     def _cool(self, camera, step: Callable[[str], None]) -> None:
         """Cool to the set point before the first frame; every frame (darks too) is then taken at it."""
@@ -192,7 +226,7 @@ class TelescopeService(Service):
                 return
         except UnsupportedError:
             return  # a camera without a sensor thermometer: nothing to wait for
-        step(f"cooling the camera to {setpoint:g} C")
+        step(f"cooling the camera to {setpoint:g} C", timing="Cooling")
         camera.cool_to(setpoint, tolerance=tolerance,
                        timeout=float(self.config["Telescope"]["Cooling Timeout"]) / self.supervisor.scale)
 
@@ -204,7 +238,8 @@ class TelescopeService(Service):
         except DriverError as exc:
             self.log.warning("cannot warm the camera: %s", exc)
 
-    def _hand_to_preprocessor(self, order: Observation, night: Path) -> str:
+    def _hand_to_preprocessor(self, order: Observation, night: Path) -> tuple[str, str]:
+        """Send the night to the preprocessor: the sentence, and its order's ID (empty if not taken)."""
         request = {"ID": order.id + DERIVED_ID_SUFFIX, "WOType": "Calibration", "User": order.user,
                    "Priority": order.priority, "Request": "Exposure Calibration", "File Location": str(night)}
         try:
@@ -212,5 +247,5 @@ class TelescopeService(Service):
                 receipt = proxy.front_desk(request)
         except (OSError, xmlrpc.client.Error) as exc:
             self.log.warning("%s: the preprocessor did not take the night: %s", order.id, exc)
-            return f"not handed to the preprocessor ({exc})"
-        return f"preprocessor order {receipt['ID']} {receipt['State']}"
+            return f"not handed to the preprocessor ({exc})", ""
+        return f"preprocessor order {receipt['ID']} {receipt['State']}", receipt["ID"]

@@ -27,6 +27,7 @@ __all__ = [
     "Order", "Observation", "DomeOrder", "CalibrationOrder",
     "validate_observation", "validate_dome", "validate_calibration", "DEFAULT_PRIORITY",
     "EXAMPLE_OBSERVATION", "EXAMPLE_DOME", "MAX_ID_CHARS", "MAX_DERIVED_ID_CHARS", "MAX_TEXT_CHARS", "DERIVED_ID_SUFFIX", "shorten",
+    "NUMERIC_KEYS", "ANGLE_KEYS", "typed_value",
 ]
 
 #: Fault codes.
@@ -63,6 +64,35 @@ OBSERVATION_KEYS = COMMON_KEYS + (
 )
 DOME_COMMANDS = ("Shutter", "Azimuth", "Park", "Home")
 CALIBRATION_KEYS = COMMON_KEYS + ("Request", "File Location")
+
+
+#: Keys whose values are numbers (``toros --set`` types them; every other key's value stays text).
+NUMERIC_KEYS = ("Priority", "Exposure Time", "Number of Exposures", "Azimuth")
+#: Keys that are numbers when written as one and sexagesimal text otherwise.
+ANGLE_KEYS = ("RA", "Dec")
+
+
+def typed_value(key: str, text: str) -> object:
+    """A work-order value written on a command line, typed as the key expects.
+
+    Numeric keys take numbers (``Number of Exposures=3`` -> 3, ``Priority=1.3``
+    -> 1.3); RA and Dec are decimal degrees when written as a number and stay
+    sexagesimal text otherwise (``RA=13:37:01``); ``true``/``false`` are
+    booleans (``Park=true``, ``Blink01=true``); everything else stays text as
+    typed (``ID=001`` is ``"001"``, not 1). A value that does not fit stays
+    text, so the order check names it.
+    """
+    stripped = text.strip()
+    if key in NUMERIC_KEYS or key in ANGLE_KEYS:
+        for kind in (int, float):
+            try:
+                return kind(stripped)
+            except ValueError:
+                pass
+        return text
+    if stripped.lower() in ("true", "false") and key not in COMMON_KEYS:
+        return stripped.lower() == "true"
+    return text
 
 
 class WorkOrderError(Exception):

@@ -17,6 +17,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
+from torosdrivers._version import add_version
 from torosdrivers.coords import to_altaz
 from torosdrivers.preview import stretch, write_png
 
@@ -40,7 +41,7 @@ FIELDS = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="toros-demo", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="toros-sim-demo", description=__doc__.splitlines()[0])
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for the FITS files (default: %(default)s)")
     p.add_argument("--filter", default="V", help="filter for the light frame (default: %(default)s)")
     p.add_argument("--exposure", type=float, default=60.0, help="light and dark exposure, seconds (default: %(default)s)")
@@ -62,7 +63,7 @@ def _done(t0: float, detail: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = add_version(_parser()).parse_args(argv)
     start = Time(args.start) if args.start else None
     obs = SimulatedObservatory(
         time_scale=args.time_scale, seed=args.seed, start=start, width=args.size, height=args.size, observer="toros-demo"

@@ -197,9 +197,12 @@ class Device(abc.ABC):
                 waited = True
                 if self._cancel.wait(max(self.poll_interval, 0.05)):
                     raise OperationCancelledError(f"{self._name}: {what} was aborted while waiting its turn") from exc
+        started = time.monotonic()
+        log.info("%s: %s started", self._name, what)
         if wait:
             left = max(deadline - time.monotonic(), 0.0) if waited else timeout
             self._wait_until(done, what=what, timeout=left, failed=failed)
+            log.info("%s: %s done in %.1f s", self._name, what, time.monotonic() - started)
 
     def _wait_until(
         self,

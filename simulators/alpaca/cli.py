@@ -12,6 +12,7 @@ import sys
 from astropy.time import Time
 
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
+from torosdrivers._version import add_version
 from torosdrivers.lifecycle import wait_for_stop
 
 from ..observatory import SimulatedObservatory
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=4096, help="sensor width and height (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", help="UTC start of the simulated clock, ISO (default: now)")
-    args = p.parse_args(argv)
+    args = add_version(p).parse_args(argv)
 
     obs = SimulatedObservatory(time_scale=args.time_scale, seed=args.seed, width=args.size, height=args.size,
                                start=Time(args.start) if args.start else None)

@@ -7,6 +7,7 @@ import xmlrpc.client
 
 import numpy as np
 import pytest
+import yaml
 from astropy.coordinates import SkyCoord
 from astropy.time import Time, TimeDelta
 
@@ -84,3 +85,15 @@ def wait_state(proxy, order_id: str, timeout: float = 60.0) -> dict:
             return status
         assert time.monotonic() < deadline, f"order {order_id} still {status['State']}: {status['Progress']}"
         time.sleep(0.05)
+
+
+def client_config(stack, tmp_path) -> str:
+    path = tmp_path / "client.yaml"
+    ports = {name: getattr(stack, name).server.port for name in ("preprocessor", "telescope", "dome")}
+    path.write_text(yaml.safe_dump({
+        "Preprocessor Address": {"HTTP": f"http://127.0.0.1:{ports['preprocessor']}", "IP": "127.0.0.1",
+                                 "Port": ports["preprocessor"]},
+        "Telescope Address": {"IP": "127.0.0.1", "Port": ports["telescope"]},
+        "Dome Address": {"IP": "127.0.0.1", "Port": ports["dome"]},
+    }))
+    return str(path)

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, wait_state
+from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, client_config, wait_state
 from torosdrivers.daemons.client import main as toros
 from torosdrivers.dome import ShutterState
-
-
-def client_config(stack, tmp_path) -> str:
-    path = tmp_path / "client.yaml"
-    ports = {name: getattr(stack, name).server.port for name in ("preprocessor", "telescope", "dome")}
-    path.write_text(yaml.safe_dump({
-        "Preprocessor Address": {"HTTP": f"http://127.0.0.1:{ports['preprocessor']}", "IP": "127.0.0.1",
-                                 "Port": ports["preprocessor"]},
-        "Telescope Address": {"IP": "127.0.0.1", "Port": ports["telescope"]},
-        "Dome Address": {"IP": "127.0.0.1", "Port": ports["dome"]},
-    }))
-    return str(path)
 
 
 def test_client_submits_follows_lists_and_cancels(stack, tmp_path, capsys):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 import xmlrpc.client
 from pathlib import Path
 
@@ -12,13 +15,39 @@ from astropy.io import fits
 from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, wait_state
 
 
-def test_observation_through_to_calibrated_frames(stack):
+def test_observation_through_to_calibrated_frames(stack, caplog):
+    caplog.set_level(logging.INFO)  # state()'s log lines: as the daemon's process logs them
     telescope = stack.proxy(stack.telescope)
     receipt = telescope.front_desk(DOC_OBSERVATION)
     assert receipt["ID"] == "1" and receipt["State"] == "queued" and receipt["Priority"] == 1.3
     status = wait_state(telescope, "1")
     assert status["State"] == "done", status
-    night = Path(status["Result"].split(" frames in ")[1].split(";")[0])
+    # The structured result beside the sentence: every frame with its path, the phases' durations.
+    details = status["Details"]
+    night = Path(details["Night"])
+    assert f"16 frames in {night}" in status["Result"]
+    frames = details["Frames"]
+    assert [f["Type"] for f in frames] == ["BIAS"] * 5 + ["DARK"] * 5 + ["FLAT"] * 5 + ["LIGHT"]
+    assert all(Path(f["Path"]).is_file() for f in frames) and frames[-1]["Filter"] == "I"
+    assert details["Preprocessor Order"] == "1/calibration"
+    assert {"Calibration", "Opening", "Slewing", "Exposures", "Total"} <= set(details["Durations"])
+    steps = [s["Text"] for s in status["Steps"]]
+    assert steps[:3] == ["cooling the camera to -20 C", "bias 1", "bias 2"] and "exposure 1 of 1, 30 s" in steps
+    assert all(s["At"].endswith("Z") for s in status["Steps"]) and status["Elapsed"] > 0
+    assert status["Received"].endswith("Z") and status["Finished"] > status["Started"]
+    # The daemon at a glance: devices as sampled, the latest frame, the log.
+    state = telescope.state()
+    while state["Devices Sampled"] <= status["Finished"]:  # sampled every second, in the background
+        time.sleep(0.1)
+        state = telescope.state()
+    assert state["Latest Frame"]["Path"] == frames[-1]["Path"] and state["Latest Frame"]["Order"] == "1"
+    assert state["Devices"]["Dome"]["Connected"] and state["Devices"]["Dome"]["Shutter"] in ("Open", "Closed")
+    assert state["Devices"]["Filter Wheel"]["Filter"] == "I"
+    assert -100 < state["Devices"]["Camera"]["Temperature"] < 50 and "RA" in state["Devices"]["Mount"]
+    assert state["Health"]["Healthy"] and state["Queue"] == [] and state["Recent"][0]["ID"] == "1"
+    assert any("1: exposure 1 of 1, 30 s" in line for _, line in state["Log"])
+    newest = state["Log"][-1][0]
+    assert all(n > newest for n, _ in telescope.state(newest)["Log"])
     light = fits.getheader(night / "1_light_000.fits")
     assert (light["WO_ID"], light["OBSERVER"], light["FILTER"], light["EXPTIME"]) == ("1", "Main Module", "I", 30.0)
     assert light["RA"] == pytest.approx(23.1, abs=1e-3) and light["DEC"] == pytest.approx(13.2, abs=1e-3)
@@ -27,6 +56,7 @@ def test_observation_through_to_calibrated_frames(stack):
     handed = wait_state(preprocessor, "1/calibration")
     assert handed["State"] == "done", handed
     product = night / "products" / "1_light_000_cal.fits"
+    assert handed["Details"]["Products"] == [str(product)] and len(handed["Details"]["Masters"]) == 3
     assert fits.getheader(product)["CALSTAT"] == "BDF"
 
 
@@ -42,6 +72,9 @@ def test_dome_commands_run_in_order(stack):
     dome.front_desk({"ID": "d2", "WOType": "Dome", "Shutter": "Open", "Azimuth": 90.0, "Blink01": "2", "Park": True})
     status = wait_state(dome, "d2")
     assert status["Result"] == "shutter open; azimuth 90; Blink01: indicator blinked 2 times; parked"
+    assert [(c["Command"], c["Value"]) for c in status["Details"]["Commands"]] == [
+        ("Shutter", "open"), ("Azimuth", "90.0"), ("Blink01", "2"), ("Park", "True")]
+    assert [s["Text"] for s in status["Steps"]] == ["Shutter open", "Azimuth 90.0", "Blink01 2", "Park True"]
 
 
 def test_exposure_calibration_request(stack, tmp_path):
@@ -103,7 +136,8 @@ def test_introspection_and_documentation_page(stack):
     for name in ("front_desk", "status", "cancel", "list_orders"):
         assert name in methods
     page = requests.get(f"http://127.0.0.1:{stack.telescope.server.port}/", timeout=5)
-    assert page.status_code == 200 and "front_desk" in page.text
+    assert page.status_code == 200 and "front_desk" in page.text and "state" in methods
+    assert "TOROS telescope daemon" in page.text and "subtract" not in page.text
 
 
 def test_the_main_job(tmp_path, capsys):
@@ -117,3 +151,10 @@ def test_the_main_job(tmp_path, capsys):
     assert "calibrated 1" in out
     assert (tmp_path / "preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(list((tmp_path / "data").glob("*/products/*_cal.fits"))) == 1
+    # One log file per process, each line once, UTC with its Z and the level.
+    logs = sorted(p.name for p in (tmp_path / "logs").glob("*.log"))
+    assert logs == ["toros-devices.log", "toros-dome.log", "toros-preprocessor.log", "toros-telescope.log"]
+    lines = (tmp_path / "logs" / "toros-telescope.log").read_text().splitlines()
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR) \S+: ")
+    assert len(lines) == len(set(lines)) and all(stamp.match(line) for line in lines), lines[:5]
+    assert any("exposure of 30 s started" in line for line in lines)

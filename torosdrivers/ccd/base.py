@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import abc
 import enum
+import logging
 import re
+import time
 from dataclasses import dataclass
 
 import astropy.units as u
@@ -30,6 +32,8 @@ from ..quantities import QuantityLike, as_celsius, as_seconds
 from .context import Card, FrameContext, Snapshot
 from .frame import Frame, ImageType, fits_text
 from .wcs import tan_wcs_cards
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Camera", "CameraState", "Subframe"]
 
@@ -334,6 +338,7 @@ class Camera(Device):
             start = self._exposure_start() or acknowledged
             self._last_start, self._last_duration = start, seconds
             self._exposure = _Exposure(seconds, bool(light), start, binning, subframe, cards, snapshot)
+        log.info("%s: %s exposure of %g s started at %s", self.name, kind, seconds, start.isot)
 
     def read_frame(self) -> Frame:
         """Read the image of the finished exposure.
@@ -408,6 +413,7 @@ class Camera(Device):
         """
         self.start_exposure(duration, light, imagetyp=imagetyp, object=object, header=header)
         seconds = as_seconds(duration, "duration")
+        began = time.monotonic()
         bound = seconds + self.timeout if timeout is None else timeout
         try:
             self._wait_until(
@@ -421,7 +427,10 @@ class Camera(Device):
         except DriverError:
             self._abort_quietly()
             raise
-        return self.read_frame()
+        frame = self.read_frame()
+        log.info("%s: exposure of %g s read out; %.1f s from start to image", self.name, seconds,
+                 time.monotonic() - began)
+        return frame
 
     def _abort_quietly(self) -> None:
         try:

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from torosdrivers._version import add_version
+
 from .combine import METHODS
 from .night import default_catalog_path, process_night
 
@@ -23,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="memory for the blocks of a combine, MB (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, help="threads (default: one per core)")
     p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address, e.g. tcp://host:8786)")
-    args = p.parse_args(argv)
+    args = add_version(p).parse_args(argv)
 
     executor, client = None, None
     if args.dask:
