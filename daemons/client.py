@@ -29,14 +29,12 @@ import yaml
 from torosdrivers._version import add_version
 
 from .cli import load_or_explain
+from .overview import SERVICES, Overview
 from .security import service_proxy
 from .views import FINAL, daemon_detail, observatory, order_line, order_table, step_line
 from .workorders import typed_value
 
-__all__ = ["main", "SERVICES"]
-
-#: The work-order daemons and their configuration sections.
-SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor"}
+__all__ = ["main"]
 _CLEAR = "\x1b[H\x1b[2J"
 
 
@@ -75,18 +73,6 @@ def _follow(proxy, order_id: str, interval: float = 0.5) -> int:
             print(f"  {order_line(status)} (after {status['Elapsed']:.1f} s)", flush=True)
             return 0 if status["State"] == "done" else 1
         time.sleep(interval)
-
-
-def _states(config, timeout: float) -> dict[str, dict | str]:
-    """Each daemon's ``state()``, or why it could not be reached."""
-    out: dict[str, dict | str] = {}
-    for service, section in SERVICES.items():
-        try:
-            with service_proxy(config, section, timeout=timeout) as proxy:
-                out[service] = proxy.state(0)
-        except (OSError, xmlrpc.client.Error) as exc:
-            out[service] = f"{config.url(section)}: {exc}"
-    return out
 
 
 def _listing(config, service: str | None, timeout: float) -> str:
@@ -167,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                     with service_proxy(config, SERVICES[service], timeout=args.timeout) as proxy:
                         return daemon_detail(service, proxy.health(), proxy.safety())
             else:
-                show = lambda: observatory(_states(config, args.timeout))  # noqa: E731
+                overview = Overview(config, args.timeout)
+                show = lambda: observatory(overview.states())  # noqa: E731
             if args.watch:
                 return _watch(show, args.watch, args.refreshes)
             print(show())

@@ -49,6 +49,7 @@ from typing import Iterable
 from xmlrpc.client import Fault, dumps, loads
 from xmlrpc.server import DocXMLRPCRequestHandler, DocXMLRPCServer
 
+from .security import host_problem
 from .workorders import FAULT_INVALID, FAULT_SERVER, shorten
 
 __all__ = ["RPCServer", "MAX_FAULT_CHARS", "SLOW_REQUEST"]
@@ -372,23 +373,8 @@ class RPCServer(DocXMLRPCServer):
             pass
 
     def host_problem(self, host: str | None) -> str | None:
-        """Why a ``Host`` header is refused, or None. No header (an HTTP/1.0 script) is accepted."""
-        if host is None:
-            return None
-        name = host.strip().lower()
-        if name.startswith("["):
-            name = name[1:].partition("]")[0]
-        elif name.count(":") == 1:
-            name = name.partition(":")[0]
-        try:
-            ipaddress.ip_address(name)
-            return None
-        except ValueError:
-            pass
-        if name in self.allowed_hosts:
-            return None
-        return (f"Host {shorten(host, 80)!r} is not this daemon's: use its IP address, or add the name to "
-                "Security.Allowed Hosts")
+        """Why a ``Host`` header is refused, or None (`torosdrivers.daemons.security.host_problem`)."""
+        return host_problem(host, self.allowed_hosts)
 
     def handle_error(self, request, client_address) -> None:
         log.debug("connection from %s ended with an error", client_address, exc_info=True)

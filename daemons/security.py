@@ -12,13 +12,14 @@ on a daemon that does not answer within its timeout.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import ssl
 import xmlrpc.client
 from pathlib import Path
 
 from torosdrivers.config import Config
 
-__all__ = ["server_tls", "token_of", "service_proxy"]
+__all__ = ["server_tls", "token_of", "service_proxy", "host_problem"]
 
 
 def token_of(config: Config) -> str | None:
@@ -36,6 +37,30 @@ def server_tls(config: Config) -> ssl.SSLContext | None:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(security["TLS Certificate"], security["TLS Key"])
     return context
+
+
+def host_problem(host: str | None, allowed_hosts, what: str = "this daemon's") -> str | None:
+    """Why a request's ``Host`` header is refused (DNS rebinding), or None.
+
+    An IP address, or a name in ``Security.Allowed Hosts``, is accepted; no
+    header at all (an HTTP/1.0 script) is too.
+    """
+    if host is None:
+        return None
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    try:
+        ipaddress.ip_address(name)
+        return None
+    except ValueError:
+        pass
+    if name in allowed_hosts:
+        return None
+    shown = host if len(host) <= 80 else host[:77] + "..."
+    return f"Host {shown!r} is not {what}: use its IP address, or add the name to Security.Allowed Hosts"
 
 
 class _Timeout:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable
@@ -116,6 +117,7 @@ class Service(abc.ABC):
         #: The last frame written: Path, Object, Filter, Exposure, Start, Type, Order (the telescope's).
         self.latest_frame: dict[str, Any] = {}
         self._poller: StatePoller | None = None
+        self._process = f"{os.getpid()}@{utc_now()}"  # tells a watcher this daemon restarted
         self._devices_ok = False
         self._device_problem = "not connected yet"
         #: The safety supervisor of a service that opens the dome (daemons/safety.py); None otherwise.
@@ -160,7 +162,7 @@ class Service(abc.ABC):
         return order_status(row, self._step if row["id"] == self._running else None)
 
     def cancel(self, order_id: str) -> dict[str, Any]:
-        """Cancel a queued order, or ask a running one to stop between steps."""
+        """Cancel a queued order; stop a running one (its exposure is aborted, so a long one ends now)."""
         try:
             row = self.journal.cancel(str(order_id))
         except JournalError as exc:
@@ -168,6 +170,11 @@ class Service(abc.ABC):
         if row is None:
             raise Fault(FAULT_UNKNOWN_ORDER, f"ID={str(order_id)[:120]!r}: no such work order at the {self.name} daemon")
         self.log.info("cancel of %s asked (state %s)", order_id, row["state"])
+        if row["state"] == "running" and row["id"] == self._running:
+            try:
+                self.abort_running()
+            except DriverError as exc:  # the order still stops at its next step
+                self.log.warning("cancel of %s: could not abort what it was doing: %s", order_id, exc)
         return self._order(row)
 
     def list_orders(self) -> list[dict[str, Any]]:
@@ -183,7 +190,8 @@ class Service(abc.ABC):
             latest = [self._order(r) for r in self.journal.list(20)]
         except JournalError:  # health() names the journal's problem
             queue, latest = [], []
-        return {"Service": self.name, "Version": __version__, "Time": utc_now(), "Health": self.health(),
+        return {"Service": self.name, "Version": __version__, "Process": self._process, "Time": utc_now(),
+                "Health": self.health(),
                 "Safety": self.safety(), "Devices": devices, "Devices Sampled": sampled, "Queue": queue,
                 "Recent": latest, "Latest Frame": self.latest_frame,
                 "Log": [[n, line] for n, line in recent(int(log_after))]}
@@ -265,16 +273,22 @@ class Service(abc.ABC):
         self._worker.start()
 
     def stop(self) -> None:
+        """Stop serving; let the step under way end (an exposure is finished, not wasted), and put its order
+        back in the queue to resume at the next start. The supervisor watches until the devices are let go."""
         self._closed.set()
         self._stop.set()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        if self._running is not None:
+            self.log.info("stopping: %s ends its step first, then waits in the queue for the next start",
+                          self._running)
+        if self._worker.is_alive():
+            self._worker.join()
         if self.supervisor is not None:
             self.supervisor.stop()
         if self._poller is not None:
             self._poller.stop()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-        self._worker.join(timeout=30)
         self.disconnect()
         self.journal.close()
 
@@ -414,7 +428,11 @@ class Service(abc.ABC):
                 self.journal.requeue(order_id, note)
                 self._defer(order_id)
                 self.log.warning("%s %s", order_id, note)
-            elif isinstance(exc, OrderCancelled):
+            elif self._stop.is_set() and not self.journal.cancel_requested(order_id):
+                note = "the daemon stopped; resumes when it starts again"
+                self.journal.requeue(order_id, note)
+                self.log.warning("%s %s", order_id, note)
+            elif isinstance(exc, OrderCancelled) or self.journal.cancel_requested(order_id):
                 self._finish(order_id, "cancelled", error="cancelled while running")
                 self.log.info("%s cancelled", order_id)
             else:
@@ -468,6 +486,9 @@ class Service(abc.ABC):
 
     def idle(self) -> None:
         """Called as the worker finds nothing to run."""
+
+    def abort_running(self) -> None:
+        """Stop what the running order is doing now (a cancel); it then ends as cancelled."""
 
     def status_devices(self):
         """The `torosdrivers.config.Devices` whose state ``state()`` reports (None: no devices)."""

@@ -23,7 +23,8 @@ ISO 8601 with a ``Z``; no value is nil):
     ``Commands`` (``{Command, Value, Outcome}``), ``Durations``.
 
 ``state()``: the daemon at a glance (`Service.state`)
-    ``Service``, ``Version``, ``Time``, ``Health`` (as ``health()``),
+    ``Service``, ``Version``, ``Process`` (PID and start time: changes when
+    the daemon restarts), ``Time``, ``Health`` (as ``health()``),
     ``Safety`` (as ``safety()``), ``Devices`` (`device_state`, sampled in
     the background at ``Devices Sampled``), ``Queue`` (queued and
     running orders, as ``status``), ``Recent`` (the latest 20 orders),

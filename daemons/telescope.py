@@ -117,6 +117,10 @@ class TelescopeService(Service):
         if still_open:
             self.supervisor.close_up(f"nothing to run for {self.config['Safety']['Idle Close']:g} s", urgent=False)
 
+    def abort_running(self) -> None:
+        """A cancel aborts the exposure under way (its frame is not written), as a safety close does."""
+        self.devices.camera.abort_exposure()
+
     def on_fault(self, error: Exception) -> None:
         if str(self.config["Telescope"]["On Fault"]).lower() != "close":
             return

@@ -11,9 +11,26 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_readme_tour_runs(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S) if "m83.fits" in b]
     assert blocks, "the README lost its python example"
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks[0], "README.md", "exec"), {})
     header = fits.getheader(tmp_path / "m83.fits")
     assert header["OBJECT"] == "M 83" and header["WO_ID"] == "17" and header["FILTER"] == "V"
+
+
+def test_readme_status_api_example_runs(tmp_path, monkeypatch, capsys):
+    from tests.daemons.conftest import DOC_OBSERVATION, Stack, client_config, make_config, wait_state
+
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S) if "state()" in b)
+    stack = Stack(make_config(tmp_path))
+    try:
+        stack.proxy(stack.telescope).front_desk({**DOC_OBSERVATION, "Calibration Frames": "No"})
+        wait_state(stack.proxy(stack.telescope), "1")
+        monkeypatch.setenv("TOROS_CONFIG", client_config(stack, tmp_path))
+        scope: dict = {}
+        exec(compile(block, "README.md", "exec"), scope)
+        assert [Path(p).name for p in scope["paths"]] == ["1_light_000.fits"]
+        assert capsys.readouterr().out.strip() in ("Open", "Closed")
+    finally:
+        stack.stop()

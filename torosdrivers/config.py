@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0, "Focal Length": 3094.0,
                   "Rotation": 0.0, "Dome Tolerance": 4.0, "CCD Set Point": -20.0, "CCD Tolerance": 1.0,
                   "Cooling Timeout": 1800.0, "CCD Warm Up": 5.0},
+    "Web": {"IP": "127.0.0.1", "Port": 8080, "Allow Orders": False, "Refresh": 1.0},
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False},
     "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,
                "Max Wind Gust": 18.0, "Max Humidity": 90.0, "Max Cloud Cover": 70.0, "Max Data Age": 300.0,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["stretch", "write_png"]
+__all__ = ["stretch", "write_png", "png_bytes"]
 
 
 def stretch(data: np.ndarray, *, low: float = 2.0, high: float = 30.0, max_size: int = 1024) -> np.ndarray:
@@ -34,6 +34,13 @@ def stretch(data: np.ndarray, *, low: float = 2.0, high: float = 30.0, max_size:
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
     """Write an 8-bit grey image ``[y, x]`` as PNG, flipped so north (+y) is up."""
+    target = Path(path)
+    target.write_bytes(png_bytes(image))
+    return target
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """An 8-bit grey image ``[y, x]`` as the bytes of a PNG file, flipped so north (+y) is up."""
     rows = np.ascontiguousarray(image[::-1], dtype=np.uint8)
     height, width = rows.shape
     raw = np.empty((height, width + 1), np.uint8)
@@ -49,6 +56,4 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
         + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
         + chunk(b"IEND", b"")
     )
-    target = Path(path)
-    target.write_bytes(png)
-    return target
+    return png

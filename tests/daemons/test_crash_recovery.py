@@ -81,6 +81,32 @@ def test_sigkill_mid_observation(tmp_path):
         daemon.stop()
 
 
+def test_sigterm_lets_the_exposure_end_and_the_order_resumes_at_the_next_start(tmp_path):
+    config = write_config(tmp_path, time_scale=20.0)  # a 30 s exposure takes 1.5 s
+    daemon = Daemon("telescope", config)
+    order = {**DOC_OBSERVATION, "ID": "night", "Number of Exposures": 4, "Calibration Frames": "No"}
+    proxy = daemon.proxy()
+    proxy.front_desk(order)
+    deadline = time.monotonic() + 60
+    while "exposure 2 of 4" not in proxy.status("night")["Progress"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    daemon.stop()  # SIGTERM: returns once the exposure under way is written (systemd's TimeoutStopSec allows it)
+    night = next((tmp_path / "data").iterdir())
+    taken = {p.name: p.stat().st_mtime_ns for p in night.glob("night_light_*.fits")}
+    assert sorted(taken) == ["night_light_000.fits", "night_light_001.fits"]
+
+    daemon = Daemon("telescope", config)
+    try:
+        status = wait_state(daemon.proxy(), "night", timeout=120)
+        assert status["State"] == "done", status
+        assert "the daemon stopped; resumes when it starts again" in [s["Text"] for s in status["Steps"]]
+        assert len(list(night.glob("night_light_*.fits"))) == 4
+        assert all((night / name).stat().st_mtime_ns == t for name, t in taken.items())  # not taken again
+    finally:
+        daemon.stop()
+
+
 def test_sigkill_while_clients_submit(tmp_path):
     config = write_config(tmp_path, time_scale=1e4)
     daemon = Daemon("dome", config)

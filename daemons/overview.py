@@ -1,0 +1,100 @@
+"""The observatory at a glance: every daemon's ``state()`` merged into the one view the web page shows.
+
+`Overview.poll` asks each daemon for its state (over XML-RPC, with the
+configuration's TLS and token) and merges them: the devices (from the
+daemons that drive them), the safety verdict, each daemon's queue and recent
+orders, the latest frame, the night's timeline (orders starting and
+ending; the safety supervisor's events, on the observatory's clock, apart)
+and the log tail of every daemon (each line fetched
+once, numbered per daemon). A daemon that does not answer is shown as
+unreachable with the reason; the rest of the view stays.
+"""
+
+from __future__ import annotations
+
+import collections
+import xmlrpc.client
+from typing import Any
+
+from torosdrivers.config import Config
+
+from .security import service_proxy
+from .status import utc_now
+
+__all__ = ["Overview", "SERVICES"]
+
+#: The daemons shown, and their configuration sections.
+SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor"}
+#: Log lines kept for the page.
+LOG_LINES = 200
+#: Timeline entries kept for the page.
+TIMELINE = 60
+
+
+class Overview:
+    """Polls the daemons and keeps the merged view.
+
+    Parameters
+    ----------
+    config
+        The configuration the daemons read (their addresses, TLS, token).
+    timeout
+        Seconds to wait for each daemon.
+    """
+
+    def __init__(self, config: Config, timeout: float = 5.0) -> None:
+        self.config, self.timeout = config, float(timeout)
+        self._log_after = {name: 0 for name in SERVICES}
+        self._process = {name: "" for name in SERVICES}  # a restarted daemon numbers its lines from 1 again
+        self._log: collections.deque[dict[str, str]] = collections.deque(maxlen=LOG_LINES)
+
+    def states(self) -> dict[str, dict[str, Any] | str]:
+        """Each daemon's ``state()`` (with the log lines not fetched before), or why it did not answer."""
+        out: dict[str, dict[str, Any] | str] = {}
+        for name, section in SERVICES.items():
+            try:
+                with service_proxy(self.config, section, timeout=self.timeout) as proxy:
+                    state = proxy.state(self._log_after[name])
+                    if state["Process"] != self._process[name]:
+                        self._process[name], self._log_after[name] = state["Process"], 0
+                        state = proxy.state(0)
+                out[name] = state
+            except (OSError, xmlrpc.client.Error) as exc:
+                out[name] = f"{self.config.url(section)}: {exc}"
+        return out
+
+    def poll(self) -> dict[str, Any]:
+        """Ask every daemon now; returns the merged view (blocking: call it from a thread)."""
+        view: dict[str, Any] = {"Time": utc_now(), "Site": self.config["Site"]["Name"], "Services": {},
+                                "Devices": {}, "Devices Sampled": "", "Safety": {}, "Latest Frame": {},
+                                "Timeline": [], "Safety Events": [], "Log": []}
+        timeline: list[dict[str, str]] = []
+        for name, state in self.states().items():
+            if isinstance(state, str):
+                view["Services"][name] = {"Reachable": False, "Error": state, "Queue": [], "Recent": []}
+                continue
+            view["Services"][name] = {"Reachable": True, "Error": "", "Health": state["Health"],
+                                      "Queue": state["Queue"], "Recent": state["Recent"]}
+            for kind, entry in state["Devices"].items():
+                view["Devices"].setdefault(kind, entry)
+            view["Devices Sampled"] = max(view["Devices Sampled"], state["Devices Sampled"])
+            if state["Safety"].get("Supervised") and not view["Safety"]:
+                view["Safety"] = state["Safety"]
+                view["Safety Events"] = [{"At": event[:19], "Service": name, "Text": event[20:]}
+                                         for event in reversed(state["Safety"]["Events"][-TIMELINE:])]
+            if state["Latest Frame"]:
+                view["Latest Frame"] = state["Latest Frame"]
+            for order in state["Recent"]:
+                if order["Started"]:
+                    timeline.append({"At": order["Started"][:19], "Service": name,
+                                     "Text": f"{order['ID']} ({order['WOType']}) started"})
+                if order["Finished"]:
+                    outcome = order["Error"] or order["Result"]
+                    timeline.append({"At": order["Finished"][:19], "Service": name,
+                                     "Text": f"{order['ID']} {order['State']}: {outcome}"[:200]})
+            for number, line in state["Log"]:
+                self._log.append({"Service": name, "Line": line})
+                self._log_after[name] = max(self._log_after[name], int(number))
+        view["Timeline"] = sorted(timeline, key=lambda e: e["At"], reverse=True)[:TIMELINE]
+        view["Log"] = sorted(self._log, key=lambda entry: entry["Line"][:24])  # by time stamp, daemons merged
+        return view

@@ -1,0 +1,48 @@
+"""The observatory page against the simulated observatory, and a headless Chromium to look at it."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import pytest
+
+from tests.daemons.conftest import Stack, make_config
+from torosdrivers.daemons.web import WebServer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+NO_BROWSER = ("no headless browser here: install Debian's chromium and chromium-driver "
+              "(apt-get install -y chromium chromium-driver), as .ci/run does")
+
+
+@pytest.fixture
+def observatory(tmp_path, caplog):
+    """The three daemons at x50 (an exposure lasts long enough to be seen) and the page, orders allowed."""
+    caplog.set_level(logging.INFO)  # the page's log panel: lines as a daemon process logs them
+    config = make_config(tmp_path, Simulator={"Time Scale": 50.0, "Size": 256}, Safety={"Idle Close": 86400.0},
+                         Web={"Allow Orders": True, "Refresh": 0.25})
+    stack = Stack(config)
+    config.data["Telescope Address"]["Port"] = stack.telescope.server.port
+    config.data["Dome Address"]["Port"] = stack.dome.server.port
+    web = WebServer(config, port=0).start()
+    yield stack, web
+    web.stop()
+    stack.stop()
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip(NO_BROWSER)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1700",
+                 "--disable-gpu"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
