@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PREFIX ?= /opt/toros
 
 .PHONY: all venv test demo bench install uninstall clean distclean
 
@@ -27,13 +28,18 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-## install: (root) systemd units or launchd agents for toros-devices and the three daemons, and /etc/toros/toros.conf.yaml
-install: $(STAMP)
-	$(BIN)/python -m torosdrivers.daemons.services install --root "$(or $(DESTDIR),/)" --bin "$(abspath $(BIN))"
+## install: (root) the toros user, a production venv in $(PREFIX) (no test tools), hardened systemd units
+##          (or macOS launch daemons) for toros-devices, the three daemons and toros-web, and /etc/toros/toros.conf.yaml
+# (cd /: run from here, python -m would import the source tree, not what was installed)
+install:
+	$(PYTHON) -m venv "$(DESTDIR)$(PREFIX)"
+	"$(DESTDIR)$(PREFIX)/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade .
+	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.services install --root "$(or $(DESTDIR),/)" --bin "$(PREFIX)/bin"
 
-## uninstall: (root) remove them again (an edited configuration is kept)
-uninstall: $(STAMP)
-	$(BIN)/python -m torosdrivers.daemons.services uninstall --root "$(or $(DESTDIR),/)"
+## uninstall: (root) remove the units and $(PREFIX); data, journals, logs and an edited configuration stay
+uninstall:
+	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.services uninstall --root "$(or $(DESTDIR),/)"
+	test -x "$(DESTDIR)$(PREFIX)/bin/toros-telescope" && rm -rf "$(DESTDIR)$(PREFIX)"
 
 ## clean: delete intermediate files (build output, caches, demo output)
 clean:

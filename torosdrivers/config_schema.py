@@ -16,6 +16,7 @@ import math
 import os
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 __all__ = ["SCHEMA", "BACKEND_KEYS", "check"]
 
@@ -156,6 +157,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     "Telescope Address": _ADDRESS,
     "Dome Address": _ADDRESS,
     "Device Server": {"Enabled": _bool, **_ADDRESS, "Discovery": _bool},
+    "Web": {**_ADDRESS, "Allow Orders": _bool, "Refresh": _number(0.05, 60)},
     "Logging": {"File": _file(), "Log Level": _words("DEBUG", "INFO", "WARNING", "ERROR"), "Wire Trace": _bool},
     "Database": {"Journal": _file(), "Catalog": _file()},
     "Data Directory": _folder,
@@ -229,6 +231,42 @@ def _section(name: str, given: Any, keys: dict[str, Check], problems: list[str])
             problems.append(f"{name}.{key}: {_show(value)}: {problem}")
 
 
+def _agreement(data: dict[str, Any]) -> list[str]:
+    """Problems between keys that are each valid alone."""
+    problems: list[str] = []
+    pre = data.get("Preprocessor Address")
+    if isinstance(pre, dict) and pre.get("HTTP") and not _url(pre["HTTP"]) and not _port(pre.get("Port")):
+        parts = urlsplit(pre["HTTP"])
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            port = None
+        if port != pre["Port"]:
+            problems.append(f"Preprocessor Address: HTTP {pre['HTTP']!r} names port {port} but Port is "
+                            f"{pre['Port']}: clients would call another port than the daemon listens on")
+        host, ip = parts.hostname or "", str(pre.get("IP", ""))
+        if not _ip(host) and not _ip(ip) and ip not in ("0.0.0.0", "::") and \
+                ipaddress.ip_address(host) != ipaddress.ip_address(ip):
+            problems.append(f"Preprocessor Address: HTTP {pre['HTTP']!r} names {host} but IP is {ip}")
+    safety = data.get("Safety")
+    if isinstance(safety, dict):
+        low, high = safety.get("Sun Open Altitude"), safety.get("Sun Close Altitude")
+        if not _number(-90, 90)(low) and not _number(-90, 90)(high) and high < low:
+            problems.append(f"Safety: Sun Close Altitude {high:g} is below Sun Open Altitude {low:g}: the dome "
+                            "would close as soon as it opened")
+    taken: dict[tuple[str, int], str] = {}
+    for section in ("Preprocessor Address", "Telescope Address", "Dome Address", "Device Server", "Web"):
+        entry = data.get(section)
+        if not isinstance(entry, dict) or _ip(entry.get("IP")) or _port(entry.get("Port")) or \
+                (section == "Device Server" and entry.get("Enabled") is False):
+            continue
+        where = (str(ipaddress.ip_address(str(entry["IP"]))), int(entry["Port"]))
+        if where in taken:
+            problems.append(f"{section}: port {where[1]} on {where[0]} is {taken[where]}'s too; give each its own")
+        taken.setdefault(where, section)
+    return problems
+
+
 def check(data: dict[str, Any]) -> list[str]:
     """Every problem of a merged configuration, one line each (empty when it is good)."""
     problems: list[str] = []
@@ -239,6 +277,7 @@ def check(data: dict[str, Any]) -> list[str]:
             problem = spec(data.get(name))
             if problem:
                 problems.append(f"{name}: {_show(data.get(name))}: {problem}")
+    problems.extend(_agreement(data))
     security = data.get("Security")
     if isinstance(security, dict) and bool(security.get("TLS Certificate")) != bool(security.get("TLS Key")):
         problems.append("Security: TLS Certificate and TLS Key go together; give both or neither")
