@@ -17,7 +17,7 @@ import sys
 from torosdrivers._version import add_version
 from torosdrivers.config import ConfigError, load_config
 from torosdrivers.errors import DriverError
-from torosdrivers.lifecycle import wait_for_stop
+from torosdrivers.lifecycle import catch_stop, wait_for_stop
 
 from .journal import JournalError
 from .logs import fatal, setup_logging
@@ -52,6 +52,7 @@ def _serve(kind: str, argv: list[str] | None) -> int:
     parser.add_argument("--port", type=port_number, help="override the configured port (0: any free one)")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
     args = add_version(parser).parse_args(argv)
+    catch_stop()
     config = load_or_explain(f"toros-{kind}", args.config)
     if config is None:
         return 2

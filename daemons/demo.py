@@ -1,9 +1,10 @@
 """``toros-demo``: the TOROS Manager end to end on a simulated observatory.
 
 Starts the device server ``toros-devices`` (the one owner of the simulated
-observatory's devices, served over Alpaca) and the three daemons on loopback
-with a configuration written under the output folder, the daemons reaching
-every device through the device server; submits the documentation's Observation work order (with
+observatory's devices, served over Alpaca), the three daemons and the
+observatory page ``toros-web`` on loopback with a configuration written under
+the output folder, the daemons reaching every device through the device
+server; submits the documentation's Observation work order (with
 calibration frames) and its Dome work order (Blink01), follows them to the
 end, and says where the raw frames, the calibrated products and a PNG
 preview of one calibrated frame are.
@@ -28,6 +29,7 @@ from astropy.time import Time, TimeDelta
 
 from torosdrivers._version import add_version
 from torosdrivers.config import load_config
+from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.coords import TOROS_SITE, sun_altaz, to_altaz
 from torosdrivers.preview import stretch, write_png
 
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for everything (default: %(default)s)")
     p.add_argument("--size", type=int, default=2048, help="sensor width and height (default: %(default)s)")
     p.add_argument("--time-scale", type=float, default=200.0, help="device seconds per real second (default: %(default)s)")
+    p.add_argument("--keep", action="store_true", help="leave the observatory and its web page running until Ctrl-C")
     args = add_version(p).parse_args(argv)
 
     out = args.output.resolve()
@@ -111,13 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
     start = _night_when_up(OBSERVATION["RA"], OBSERVATION["Dec"])
-    ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome")}
+    ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome", "Web")}
     config = {
         "Preprocessor Address": {"HTTP": f"http://127.0.0.1:{ports['Preprocessor']}", "IP": "127.0.0.1",
                                  "Port": ports["Preprocessor"]},
         "Telescope Address": {"IP": "127.0.0.1", "Port": ports["Telescope"]},
         "Dome Address": {"IP": "127.0.0.1", "Port": ports["Dome"]},
         "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": ports["Devices"]},
+        "Web": {"IP": "127.0.0.1", "Port": ports["Web"], "Allow Orders": True},  # loopback: try an order from it
         "Logging": {"File": str(logs / "toros.log"), "Log Level": "INFO"},
         "Database": {"Journal": str(out / "journal.sqlite"), "Catalog": str(out / "catalog.sqlite")},
         "Data Directory": str(out / "data"),
@@ -138,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                                    logs / f"toros-{kind}.log")
             processes.append(process)
             print(f"  {line.split(' (config')[0]}")
+        process, line = _start(["torosdrivers.daemons.web", "--config", str(config_path)], logs / "toros-web.log")
+        processes.append(process)
+        print(f"  {line.split(' (config')[0]}")
         loaded = load_config(config_path)
         telescope, dome, preprocessor = (service_proxy(loaded, s) for s in ("Telescope", "Dome", "Preprocessor"))
         print(f"\nSubmitting the documentation's work orders (simulated sky at {start.isot[:16]} UTC):")
@@ -165,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Calibrated frames:  {night / 'products'}  ({len(products)} files)")
         print(f"Preview:            {preview}")
         print(f"Logs:               {logs}  (one file per process)")
+        page = f"http://127.0.0.1:{ports['Web']}/"
+        if args.keep:
+            print(f"\nEverything keeps running: the observatory page is {page} (Ctrl-C ends the demo)", flush=True)
+            wait_for_stop()
+        else:
+            print(f"Observatory page:   {page} while it ran (toros-demo --keep leaves it running)")
         return 0 if calibration["State"] == "done" else 1
     finally:
         for process in reversed(processes):

@@ -25,7 +25,7 @@ from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
 from torosdrivers.config import KINDS, Config, Devices, build_hardware, weather_kinds
 from torosdrivers.errors import DriverError
-from torosdrivers.lifecycle import wait_for_stop
+from torosdrivers.lifecycle import catch_stop, wait_for_stop
 
 from .cli import load_or_explain, port_number
 from .logs import fatal, setup_logging
@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=port_number, help="override Device Server.Port (0: any free one)")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
     args = add_version(parser).parse_args(argv)
+    catch_stop()
     config = load_or_explain("toros-devices", args.config)
     if config is None:
         return 2

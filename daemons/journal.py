@@ -29,7 +29,7 @@ from typing import Any
 
 from torosdrivers.lockfile import HolderLock, LockHeld
 
-__all__ = ["Journal", "JournalError", "JournalBusyError", "STATES", "MAX_STEPS", "steps_of"]
+__all__ = ["Journal", "JournalError", "JournalBusyError", "STATES", "MAX_STEPS", "steps_of", "utc_stamp"]
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 
@@ -72,9 +72,12 @@ _ADDED = {"details": "TEXT DEFAULT ''", "steps": "TEXT DEFAULT ''"}
 MAX_STEPS = 400
 
 
-def _now() -> str:
+def utc_stamp(at: float | None = None) -> str:
+    """``at`` (seconds since the epoch; default now) in UTC, ISO 8601 with milliseconds and a ``Z``: the one
+    time format of the journal, the status API and the logs."""
     # A plain UTC stamp: astropy's Time.now() costs half a millisecond, per order.
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    when = datetime.now(timezone.utc) if at is None else datetime.fromtimestamp(at, timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def steps_of(row: dict) -> list[tuple[str, str]]:
@@ -210,7 +213,7 @@ class Journal:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                received = _now()
+                received = utc_stamp()
                 for pending in batch:
                     cursor = self._db.execute(
                         "INSERT OR IGNORE INTO orders(id, service, wotype, priority, body, state, received) "
@@ -244,11 +247,11 @@ class Journal:
                     self._db.execute("BEGIN IMMEDIATE")
                     if attempt == 0:
                         for order_id, state, result, error, details in finished:
-                            self._db.execute(_FINISH, (state, _now(), result, error, details, order_id))
+                            self._db.execute(_FINISH, (state, utc_stamp(), result, error, details, order_id))
                     row = self._db.execute(
                         "UPDATE orders SET state = 'running', started = ? WHERE seq = (SELECT seq FROM orders "
                         f"WHERE state = 'queued'{others} ORDER BY priority DESC, seq LIMIT 1) RETURNING *",
-                        (_now(), *skip)).fetchone()
+                        (utc_stamp(), *skip)).fetchone()
                     row = dict(row) if row is not None else None  # read before COMMIT ends the statement
                     self._db.execute("COMMIT")
                 except sqlite3.Error as exc:
@@ -267,7 +270,7 @@ class Journal:
         with self._lock:
             self._write("UPDATE orders SET state = 'queued', started = NULL, progress = ?, steps = CASE WHEN "
                         "progress = ? THEN steps ELSE steps || ? END WHERE id = ? AND state = 'running'",
-                        (note, note, f"{_now()}\t{note}\n", order_id))
+                        (note, note, f"{utc_stamp()}\t{note}\n", order_id))
             self._wake.notify_all()
 
     def progress(self, order_id: str, text: str) -> None:
@@ -277,14 +280,14 @@ class Journal:
             self._db.execute("PRAGMA synchronous=NORMAL")
             try:
                 self._write("UPDATE orders SET progress = ?, steps = steps || ? WHERE id = ?",
-                            (text, f"{_now()}\t{text}\n", order_id))
+                            (text, f"{utc_stamp()}\t{text}\n", order_id))
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
 
     def finish(self, order_id: str, state: str, *, result: str = "", error: str = "", details: str = "") -> None:
         """End an order as ``done``, ``failed`` or ``cancelled`` (``details``: its structured result, JSON)."""
         with self._lock:
-            self._write(_FINISH, (state, _now(), result, error, details, order_id))
+            self._write(_FINISH, (state, utc_stamp(), result, error, details, order_id))
 
     def cancel(self, order_id: str) -> dict | None:
         """Cancel a queued order at once; ask a running one to stop. Returns its row, None if unknown."""
@@ -294,7 +297,7 @@ class Journal:
                 return None
             if row["state"] == "queued":
                 self._write("UPDATE orders SET state = 'cancelled', finished = ?, error = 'cancelled before it ran' "
-                            "WHERE id = ?", (_now(), order_id))
+                            "WHERE id = ?", (utc_stamp(), order_id))
             elif row["state"] == "running":
                 self._write("UPDATE orders SET cancel_requested = 1 WHERE id = ?", (order_id,))
             return dict(self._db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone())
@@ -310,7 +313,7 @@ class Journal:
             ids = [r["id"] for r in self._db.execute("SELECT id FROM orders WHERE state = 'running'")]
             self._write(
                 "UPDATE orders SET state = 'failed', finished = ?, error = 'interrupted: the daemon stopped while "
-                "running this order; not run again, so nothing is done twice' WHERE state = 'running'", (_now(),))
+                "running this order; not run again, so nothing is done twice' WHERE state = 'running'", (utc_stamp(),))
         return ids
 
     # -- reading ----------------------------------------------------------------------------

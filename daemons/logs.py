@@ -24,10 +24,11 @@ import logging.handlers
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
 from torosdrivers.wire import set_wire_trace
+
+from .journal import utc_stamp
 
 __all__ = ["setup_logging", "log_file", "recent", "keep_recent", "UTCFormatter", "under_journald", "fatal"]
 
@@ -39,12 +40,10 @@ _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERRO
 
 
 class UTCFormatter(logging.Formatter):
-    """Time stamps in UTC, ISO 8601 with milliseconds and a ``Z``."""
-
-    converter = time.gmtime
+    """Time stamps in UTC, ISO 8601 with milliseconds and a ``Z`` (`journal.utc_stamp`)."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"
+        return utc_stamp(record.created)
 
 
 class _JournaldFormatter(logging.Formatter):

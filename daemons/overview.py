@@ -19,7 +19,7 @@ from typing import Any
 from torosdrivers.config import Config
 
 from .security import service_proxy
-from .status import utc_now
+from .journal import utc_stamp
 
 __all__ = ["Overview", "SERVICES"]
 
@@ -65,10 +65,11 @@ class Overview:
 
     def poll(self) -> dict[str, Any]:
         """Ask every daemon now; returns the merged view (blocking: call it from a thread)."""
-        view: dict[str, Any] = {"Time": utc_now(), "Site": self.config["Site"]["Name"], "Services": {},
+        view: dict[str, Any] = {"Time": utc_stamp(), "Site": self.config["Site"]["Name"], "Services": {},
                                 "Devices": {}, "Devices Sampled": "", "Safety": {}, "Latest Frame": {},
                                 "Timeline": [], "Safety Events": [], "Log": []}
         timeline: list[dict[str, str]] = []
+        seen_processes: set[str] = set()
         for name, state in self.states().items():
             if isinstance(state, str):
                 view["Services"][name] = {"Reachable": False, "Error": state, "Queue": [], "Recent": []}
@@ -92,9 +93,13 @@ class Overview:
                     outcome = order["Error"] or order["Result"]
                     timeline.append({"At": order["Finished"][:19], "Service": name,
                                      "Text": f"{order['ID']} {order['State']}: {outcome}"[:200]})
+            # Daemons sharing one process (a script or test embedding them) share its log lines: kept once.
+            pid = state["Process"].partition("@")[0]
             for number, line in state["Log"]:
-                self._log.append({"Service": name, "Line": line})
+                if pid not in seen_processes:
+                    self._log.append({"Service": name, "Line": line})
                 self._log_after[name] = max(self._log_after[name], int(number))
+            seen_processes.add(pid)
         view["Timeline"] = sorted(timeline, key=lambda e: e["At"], reverse=True)[:TIMELINE]
         view["Log"] = sorted(self._log, key=lambda entry: entry["Line"][:24])  # by time stamp, daemons merged
         return view

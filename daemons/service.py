@@ -40,11 +40,11 @@ from torosdrivers.config import Config
 from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverError, NotConnectedError
 
 from . import notify
-from .journal import Journal, JournalError
+from .journal import Journal, JournalError, utc_stamp
 from .logs import keep_recent, recent
 from .rpc import RPCServer
 from .security import server_tls, token_of
-from .status import Result, StatePoller, order_status, utc_now
+from .status import Result, StatePoller, order_status
 from .workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError
 
 __all__ = ["Service", "OrderCancelled", "RECONNECT_BACKOFF"]
@@ -58,10 +58,6 @@ STALL_SECONDS = 30.0
 _LINK_ERRORS = (NotConnectedError, CommunicationError, DeviceTimeoutError)
 
 
-def _stamp(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
-
-
 class OrderCancelled(Exception):
     """A running order saw its cancellation (or the safety supervisor's interruption)."""
 
@@ -69,8 +65,6 @@ class OrderCancelled(Exception):
 def _receipt(row: dict, duplicate: bool = False) -> dict[str, Any]:
     return {"ID": row["id"], "State": row["state"], "Priority": row["priority"], "WOType": row["wotype"],
             "Received": row["received"], "Service": row["service"], "Duplicate": duplicate}
-
-
 
 
 class Service(abc.ABC):
@@ -117,7 +111,7 @@ class Service(abc.ABC):
         #: The last frame written: Path, Object, Filter, Exposure, Start, Type, Order (the telescope's).
         self.latest_frame: dict[str, Any] = {}
         self._poller: StatePoller | None = None
-        self._process = f"{os.getpid()}@{utc_now()}"  # tells a watcher this daemon restarted
+        self._process = f"{os.getpid()}@{utc_stamp()}"  # tells a watcher this daemon restarted
         self._devices_ok = False
         self._device_problem = "not connected yet"
         #: The safety supervisor of a service that opens the dome (daemons/safety.py); None otherwise.
@@ -190,10 +184,9 @@ class Service(abc.ABC):
             latest = [self._order(r) for r in self.journal.list(20)]
         except JournalError:  # health() names the journal's problem
             queue, latest = [], []
-        return {"Service": self.name, "Version": __version__, "Process": self._process, "Time": utc_now(),
-                "Health": self.health(),
-                "Safety": self.safety(), "Devices": devices, "Devices Sampled": sampled, "Queue": queue,
-                "Recent": latest, "Latest Frame": self.latest_frame,
+        return {"Service": self.name, "Version": __version__, "Process": self._process, "Time": utc_stamp(),
+                "Health": self.health(), "Safety": self.safety(), "Devices": devices, "Devices Sampled": sampled,
+                "Queue": queue, "Recent": latest, "Latest Frame": self.latest_frame,
                 "Log": [[n, line] for n, line in recent(int(log_after))]}
 
     def health(self) -> dict[str, Any]:
@@ -463,8 +456,8 @@ class Service(abc.ABC):
         """A step begins: journalled (it joins the order's steps) and kept with its expected end."""
         scale = self.supervisor.scale if self.supervisor is not None else 1.0
         now = time.time()
-        self._step = {"Text": text, "At": _stamp(now), "Seconds": float(seconds),
-                      "Ends": _stamp(now + seconds / scale) if seconds else ""}
+        self._step = {"Text": text, "At": utc_stamp(now), "Seconds": float(seconds),
+                      "Ends": utc_stamp(now + seconds / scale) if seconds else ""}
         self.journal.progress(order_id, text)
 
     def _finish(self, order_id: str, state: str, *, result: str = "", error: str = "", details: str = "") -> None:

@@ -44,19 +44,15 @@ from typing import Any, Callable
 
 from torosdrivers.errors import DriverError, UnsupportedError
 
-from .journal import steps_of
+from .journal import steps_of, utc_stamp
 
-__all__ = ["Result", "order_status", "device_state", "StatePoller", "utc_now"]
+__all__ = ["Result", "order_status", "device_state", "StatePoller", "parse_stamp"]
 
 log = logging.getLogger(__name__)
 
 
-def utc_now() -> str:
-    """Now in UTC, ISO 8601 with milliseconds and a ``Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _parse(stamp: str) -> datetime | None:
+def parse_stamp(stamp: str) -> datetime | None:
+    """A time of the status API as an aware UTC ``datetime`` (None for an empty one)."""
     if not stamp:
         return None
     return datetime.fromisoformat(stamp.rstrip("Z")).replace(tzinfo=timezone.utc)
@@ -72,7 +68,7 @@ class Result:
 
 def order_status(row: dict, step: dict | None = None) -> dict[str, Any]:
     """An order as the status API answers it (see the module docstring)."""
-    started, finished = _parse(row["started"] or ""), _parse(row["finished"] or "")
+    started, finished = parse_stamp(row["started"] or ""), parse_stamp(row["finished"] or "")
     elapsed = ((finished or datetime.now(timezone.utc)) - started).total_seconds() if started else 0.0
     try:
         details = json.loads(row.get("details") or "{}")
@@ -191,7 +187,7 @@ class StatePoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._latest = (utc_now(), device_state(self.devices))
+                self._latest = (utc_stamp(), device_state(self.devices))
             except Exception:  # a reader bug must not end the sampling (or the daemon)
                 log.exception("sampling the device state failed")
             self._stop.wait(self.period)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
+from .status import parse_stamp
+
 __all__ = ["table", "clock", "order_line", "step_line", "observatory", "daemon_detail", "order_table", "FINAL"]
 
 FINAL = ("done", "failed", "cancelled")
@@ -33,10 +35,6 @@ def clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _utc(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.rstrip("Z")).replace(tzinfo=timezone.utc)
-
-
 def order_line(status: dict) -> str:
     """``ID: state | progress | result | error`` (progress only while it runs)."""
     line = f"{status['ID']}: {status['State']}"
@@ -48,12 +46,12 @@ def order_line(status: dict) -> str:
 
 def step_line(status: dict, step: dict, now: datetime | None = None) -> str:
     """One step of a followed order: ``[+M:SS] text``, and an ETA for a step of known length."""
-    at = _utc(step["At"])
-    began = _utc(status["Started"]) if status.get("Started") else at
+    at = parse_stamp(step["At"])
+    began = parse_stamp(status["Started"]) if status.get("Started") else at
     line = f"  [+{clock((at - began).total_seconds())}] {step['Text']}"
     current = status.get("Step") or {}
     if current.get("Ends") and current.get("Text") == step["Text"] and current.get("At") == step["At"]:
-        ends = _utc(current["Ends"])
+        ends = parse_stamp(current["Ends"])
         left = (ends - (now or datetime.now(timezone.utc))).total_seconds()
         line += f" (ETA {ends:%H:%M:%S} UTC, in {clock(left)})"
     return line

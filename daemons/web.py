@@ -46,7 +46,7 @@ from astropy.io import fits
 
 from torosdrivers._version import add_version
 from torosdrivers.config import Config
-from torosdrivers.lifecycle import wait_for_stop
+from torosdrivers.lifecycle import catch_stop, wait_for_stop
 from torosdrivers.preview import png_bytes, stretch
 
 from .cli import load_or_explain, port_number
@@ -173,7 +173,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
                 seen, text = hub.version, hub.text
             if text:
                 await response.write(f"event: state\ndata: {text}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the page was closed
         pass
     return response
 
@@ -222,8 +222,10 @@ async def _rpc(request: web.Request, service: str, method: str, *args) -> web.Re
 async def _submit(request: web.Request) -> web.Response:
     try:
         body = await request.json()
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object {text: 'KEY=VALUE lines', service: optional}")
         order = parse_order(str(body.get("text", "")))
-    except (ValueError, AttributeError) as exc:
+    except ValueError as exc:
         return _refuse(400, str(exc))
     service = str(body.get("service") or {"Observation": "telescope", "Dome": "dome"}.get(order.get("WOType"),
                                                                                        "preprocessor"))
@@ -234,8 +236,8 @@ async def _cancel(request: web.Request) -> web.Response:
     try:
         body = await request.json()
         service, order_id = str(body["service"]), str(body["id"])
-    except (ValueError, KeyError, TypeError) as exc:
-        return _refuse(400, f"expected {{service, id}}: {exc}")
+    except (ValueError, KeyError, TypeError):
+        return _refuse(400, "expected a JSON object {service, id}")
     return await _rpc(request, service, "cancel", order_id)
 
 
@@ -303,7 +305,11 @@ class WebServer:
     def start(self) -> "WebServer":
         """Bind and serve; raises OSError when the address is taken."""
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+        try:
+            asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     async def _start(self) -> None:
@@ -326,6 +332,8 @@ class WebServer:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=port_number, help="override Web.Port (0: any free one)")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG")
     args = add_version(parser).parse_args(argv)
+    catch_stop()
     config = load_or_explain("toros-web", args.config)
     if config is None:
         return 2

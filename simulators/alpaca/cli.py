@@ -13,7 +13,7 @@ from astropy.time import Time
 
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
 from torosdrivers._version import add_version
-from torosdrivers.lifecycle import wait_for_stop
+from torosdrivers.lifecycle import catch_stop, wait_for_stop
 
 from ..observatory import SimulatedObservatory
 from torosdrivers.alpaca import AlpacaServer
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", help="UTC start of the simulated clock, ISO (default: now)")
     args = add_version(p).parse_args(argv)
+    catch_stop()
 
     obs = SimulatedObservatory(time_scale=args.time_scale, seed=args.seed, width=args.size, height=args.size,
                                start=Time(args.start) if args.start else None)

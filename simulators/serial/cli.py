@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from astropy.time import Time
 
 from torosdrivers._version import add_version
-from torosdrivers.lifecycle import wait_for_stop
+from torosdrivers.lifecycle import catch_stop, wait_for_stop
 
 from ..observatory import SimulatedObservatory
 from .ddw import DDWResponder
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", help="UTC start of the simulated clock, ISO (default: now)")
     args = add_version(p).parse_args(argv)
+    catch_stop()
 
     obs = SimulatedObservatory(time_scale=args.time_scale, seed=args.seed, width=64, height=64,
                                start=Time(args.start) if args.start else None)

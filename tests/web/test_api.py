@@ -17,8 +17,8 @@ from torosdrivers.daemons.web import WebServer, main, parse_order
 def page(tmp_path):
     """The page with no daemon running (each shows as unreachable), orders allowed."""
     config = make_config(tmp_path, Web={"Allow Orders": True, "Refresh": 0.1},
-                         Telescope_Address={"Port": 9}, Dome_Address={"Port": 9},
-                         Preprocessor_Address={"Port": 9, "HTTP": "http://127.0.0.1:9"})
+                         Telescope_Address={"Port": 9}, Dome_Address={"Port": 13},
+                         Preprocessor_Address={"Port": 17, "HTTP": "http://127.0.0.1:17"})
     server = WebServer(config, port=0).start()
     yield server, config
     server.stop()

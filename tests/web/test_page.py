@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -27,11 +28,12 @@ def _submit(browser, text: str) -> str:
 
 def test_the_page_follows_an_observation_and_cancels_an_order(observatory, browser, tmp_path):
     stack, web = observatory
-    wait = WebDriverWait(browser, 60, poll_frequency=0.1)
+    # The page redraws as the view comes: an element read while it is replaced is read again.
+    wait = WebDriverWait(browser, 60, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
     browser.get(web.url + "/")
     wait.until(lambda b: _text(b, "link") == "live")
-    assert _text(browser, "dome-shutter") == "Closed" and _text(browser, "safety") == "safe to open"
-    assert "telescope: idle" in _text(browser, "services")
+    wait.until(lambda b: _text(b, "dome-shutter") == "Closed" and _text(b, "safety") == "safe to open")
+    wait.until(lambda b: "telescope: idle" in _text(b, "services"))
 
     # The page's own example order: the dome opens, and its frames appear as they are taken.
     assert _submit(browser, browser.find_element(By.ID, "order-text").get_attribute("value")) \
@@ -56,7 +58,6 @@ def test_the_page_follows_an_observation_and_cancels_an_order(observatory, brows
         SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(tmp_path / "toros-web.png", SCREENSHOT)
     browser.find_element(By.CSS_SELECTOR, f'{row} button.cancel').click()
-    wait.until(lambda b: any("web-long" in r.text and "cancelled" in r.text
-                             for r in b.find_elements(By.CSS_SELECTOR, "#recent tr")))
+    wait.until(lambda b: any("web-long" in line and "cancelled" in line for line in _text(b, "recent").splitlines()))
     assert stack.proxy(stack.telescope).status("web-long")["State"] == "cancelled"
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []  # no CSP or script error
