@@ -22,7 +22,7 @@ from torosdrivers.lifecycle import catch_stop, wait_for_stop
 from .journal import JournalError
 from .logs import fatal, setup_logging
 
-__all__ = ["main_telescope", "main_dome", "main_preprocessor", "port_number", "load_or_explain"]
+__all__ = ["main_telescope", "main_dome", "main_preprocessor", "port_number", "load_or_explain", "start_process"]
 
 
 def port_number(text: str) -> int:
@@ -46,17 +46,29 @@ def load_or_explain(prog: str, path: str | None):
         return None
 
 
-def _serve(kind: str, argv: list[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog=f"toros-{kind}", description=f"The TOROS {kind} daemon (XML-RPC front_desk).")
+def start_process(name: str, description: str, argv: list[str] | None, *,
+                  port_help: str = "override the configured port (0: any free one)"):
+    """What every long-running ``toros-<name>`` does first: ``--config``, ``--port``, ``--debug`` and
+    ``--version``; SIGTERM caught; the configuration loaded and logging set up.
+
+    Returns ``(args, config)``; ``config`` is None after its problems were printed (exit with status 2).
+    """
+    parser = argparse.ArgumentParser(prog=f"toros-{name}", description=description)
     parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
-    parser.add_argument("--port", type=port_number, help="override the configured port (0: any free one)")
+    parser.add_argument("--port", type=port_number, help=port_help)
     parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
     args = add_version(parser).parse_args(argv)
     catch_stop()
-    config = load_or_explain(f"toros-{kind}", args.config)
+    config = load_or_explain(f"toros-{name}", args.config)
+    if config is not None:
+        setup_logging(config, name, debug=args.debug)
+    return args, config
+
+
+def _serve(kind: str, argv: list[str] | None) -> int:
+    args, config = start_process(kind, f"The TOROS {kind} daemon (XML-RPC front_desk).", argv)
     if config is None:
         return 2
-    setup_logging(config, kind, debug=args.debug)
     if kind == "telescope":
         from .telescope import TelescopeService as cls
     elif kind == "dome":

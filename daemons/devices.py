@@ -16,19 +16,17 @@ client's move runs, naming it. Stops cleanly on SIGTERM or Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
-from torosdrivers._version import add_version
 from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
 from torosdrivers.config import KINDS, Config, Devices, build_hardware, weather_kinds
 from torosdrivers.errors import DriverError
-from torosdrivers.lifecycle import catch_stop, wait_for_stop
+from torosdrivers.lifecycle import wait_for_stop
 
-from .cli import load_or_explain, port_number
-from .logs import fatal, setup_logging
+from .cli import start_process
+from .logs import fatal
 
 __all__ = ["DeviceServer", "main"]
 
@@ -96,16 +94,10 @@ class DeviceServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="toros-devices", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
-    parser.add_argument("--port", type=port_number, help="override Device Server.Port (0: any free one)")
-    parser.add_argument("--debug", action="store_true", help="log at DEBUG with the wire trace of every device")
-    args = add_version(parser).parse_args(argv)
-    catch_stop()
-    config = load_or_explain("toros-devices", args.config)
+    args, config = start_process("devices", __doc__.splitlines()[0], argv,
+                                 port_help="override Device Server.Port (0: any free one)")
     if config is None:
         return 2
-    setup_logging(config, "devices", debug=args.debug)
     try:
         owner = DeviceServer(config, port=args.port).start()
     except (DriverError, OSError) as exc:

@@ -27,7 +27,6 @@ PNG), ``POST /api/orders`` and ``POST /api/cancel``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import ipaddress
 import json
@@ -44,13 +43,12 @@ from urllib.parse import quote
 from aiohttp import web
 from astropy.io import fits
 
-from torosdrivers._version import add_version
 from torosdrivers.config import Config
-from torosdrivers.lifecycle import catch_stop, wait_for_stop
+from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.preview import png_bytes, stretch
 
-from .cli import load_or_explain, port_number
-from .logs import fatal, setup_logging
+from .cli import start_process
+from .logs import fatal
 from .overview import SERVICES, Overview
 from .security import host_problem, service_proxy
 from .workorders import shorten, typed_value
@@ -337,16 +335,10 @@ class WebServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="toros-web", description="The observatory's web page, live.")
-    parser.add_argument("--config", help="YAML configuration (default: $TOROS_CONFIG or /etc/toros/toros.conf.yaml)")
-    parser.add_argument("--port", type=port_number, help="override Web.Port (0: any free one)")
-    parser.add_argument("--debug", action="store_true", help="log at DEBUG")
-    args = add_version(parser).parse_args(argv)
-    catch_stop()
-    config = load_or_explain("toros-web", args.config)
+    args, config = start_process("web", "The observatory's web page, live.", argv,
+                                 port_help="override Web.Port (0: any free one)")
     if config is None:
         return 2
-    setup_logging(config, "web", debug=args.debug)
     try:
         server = WebServer(config, args.port).start()
     except OSError as exc:
