@@ -34,3 +34,10 @@ def test_readme_status_api_example_runs(tmp_path, monkeypatch, capsys):
         assert capsys.readouterr().out.strip() in ("Open", "Closed")
     finally:
         stack.stop()
+
+
+def test_readme_planning_example_runs(capsys):
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S) if "plan_night" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "NGC 7479" in out and "GW candidate 17', 'never above 30 deg" in out

@@ -232,14 +232,15 @@ def epoch_to_icrs(ra: float, dec: float, epoch: str, time: Time, site: EarthLoca
     return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")
 
 
-def sun_altitude(time: Time, site: EarthLocation) -> float:
+def sun_altitude(time: Time, site: EarthLocation) -> float | np.ndarray:
     """The Sun's altitude in degrees, by the Astronomical Almanac's low-precision formulae (0.01 deg).
 
     Microseconds instead of astropy's ~10 ms ephemeris and frame transform:
-    a safety supervisor asks several times a second. No refraction (it lifts
-    the Sun 0.5 deg at the horizon, nothing at twilight limits).
+    a safety supervisor asks several times a second, a planner for every
+    minute of the night (an array of times gives an array). No refraction
+    (it lifts the Sun 0.5 deg at the horizon, nothing at twilight limits).
     """
-    n = float(time.utc.jd) - 2451545.0
+    n = np.asarray(time.utc.jd, dtype=float) - 2451545.0
     g = np.radians((357.528 + 0.9856003 * n) % 360.0)
     ecliptic = np.radians((280.460 + 0.9856474 * n) % 360.0 + 1.915 * np.sin(g) + 0.020 * np.sin(2 * g))
     obliquity = np.radians(23.439 - 0.0000004 * n)
@@ -248,7 +249,8 @@ def sun_altitude(time: Time, site: EarthLocation) -> float:
     gmst = np.radians((280.46061837 + 360.98564736629 * n) % 360.0)
     hour_angle = gmst + np.radians(site.lon.deg) - ra
     lat = np.radians(site.lat.deg)
-    return float(np.degrees(np.arcsin(np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(hour_angle))))
+    altitude = np.degrees(np.arcsin(np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(hour_angle)))
+    return float(altitude) if altitude.ndim == 0 else altitude
 
 
 def sun_altaz(time: Time, site: EarthLocation) -> SkyCoord:
