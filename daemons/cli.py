@@ -1,4 +1,4 @@
-"""``toros-telescope``, ``toros-dome``, ``toros-preprocessor``: run one daemon until stopped.
+"""``toros-telescope``, ``toros-dome``, ``toros-preprocessor``, ``toros-scheduler``: run one daemon until stopped.
 
 Each takes ``--config PATH`` (else ``$TOROS_CONFIG``, else
 ``/etc/toros/toros.conf.yaml``, else the embedded default), logs as
@@ -22,7 +22,7 @@ from torosdrivers.lifecycle import catch_stop, wait_for_stop
 from .journal import JournalError
 from .logs import fatal, setup_logging
 
-__all__ = ["main_telescope", "main_dome", "main_preprocessor", "port_number", "load_or_explain", "start_process"]
+__all__ = ["main_telescope", "main_dome", "main_preprocessor", "main_scheduler", "port_number", "load_or_explain", "start_process"]
 
 
 def port_number(text: str) -> int:
@@ -73,6 +73,8 @@ def _serve(kind: str, argv: list[str] | None) -> int:
         from .telescope import TelescopeService as cls
     elif kind == "dome":
         from .dome import DomeService as cls
+    elif kind == "scheduler":
+        from .scheduler import SchedulerService as cls
     else:
         from .preprocessor import PreprocessorService as cls
     try:
@@ -98,6 +100,10 @@ def main_dome(argv: list[str] | None = None) -> int:
 
 def main_preprocessor(argv: list[str] | None = None) -> int:
     return _serve("preprocessor", argv)
+
+
+def main_scheduler(argv: list[str] | None = None) -> int:
+    return _serve("scheduler", argv)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@
     toros status --service telescope # one daemon's health and its safety timeline
     toros cancel 7
     toros list --watch               # every daemon's orders, redrawn every 2 s
+    toros plan                       # the scheduler's plan for the night (times UTC)
 
 The service is chosen by ``--service`` (default: from the WOType:
-Observation -> telescope, Dome -> dome, else preprocessor); its address, TLS
+Observation -> telescope, Dome -> dome, Target List -> scheduler, else
+preprocessor; ``--service scheduler`` has an Observation planned); its address, TLS
 and token come from the configuration (``--config``, as the daemons read it).
 ``--set`` values are text unless the key is numeric (`typed_value`):
 ``RA=13:37:01`` stays sexagesimal and ``ID=001`` stays ``"001"``.
@@ -31,7 +33,7 @@ from torosdrivers._version import add_version
 from .cli import load_or_explain
 from .overview import SERVICES, Overview
 from .security import service_proxy
-from .views import FINAL, daemon_detail, observatory, order_line, order_table, step_line
+from .views import FINAL, daemon_detail, observatory, order_line, order_table, plan_table, step_line
 from .workorders import typed_value
 
 __all__ = ["main"]
@@ -57,7 +59,8 @@ def _order(args) -> dict:
 def _service_for(order: dict, chosen: str | None) -> str:
     if chosen:
         return chosen
-    return {"Observation": "telescope", "Dome": "dome"}.get(order.get("WOType"), "preprocessor")
+    return {"Observation": "telescope", "Dome": "dome", "Target List": "scheduler"}.get(order.get("WOType"),
+                                                                                      "preprocessor")
 
 
 def _follow(proxy, order_id: str, interval: float = 0.5) -> int:
@@ -122,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("id", nargs="?")
     sub.add_parser("cancel", help="cancel a work order").add_argument("id")
     listing = sub.add_parser("list", help="the latest orders of every daemon (or of --service)")
-    for cmd in (status, listing):
+    planning = sub.add_parser("plan", help="the scheduler's plan for the night")
+    for cmd in (status, listing, planning):
         cmd.add_argument("--watch", nargs="?", type=float, const=2.0, metavar="SECONDS",
                          help="redraw every SECONDS (default 2) until Ctrl-C")
         cmd.add_argument("--refreshes", type=int, help=argparse.SUPPRESS)  # --watch a fixed number of times
@@ -141,12 +145,18 @@ def main(argv: list[str] | None = None) -> int:
         service = _service_for(order, args.service)
     elif args.command == "cancel" or (args.command == "status" and args.id):
         service = args.service or "telescope"
+    elif args.command == "plan":
+        service = "scheduler"
     else:
         service = args.service
     url = config.url(SERVICES[service]) if service else "the configured addresses"
     try:
-        if args.command in ("status", "list") and not (args.command == "status" and args.id):
-            if args.command == "list":
+        if args.command in ("status", "list", "plan") and not (args.command == "status" and args.id):
+            if args.command == "plan":
+                def show() -> str:
+                    with service_proxy(config, "Scheduler", timeout=args.timeout) as proxy:
+                        return plan_table(proxy.plan())
+            elif args.command == "list":
                 show = lambda: _listing(config, service, args.timeout)  # noqa: E731
             elif service:
                 def show() -> str:

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS orders (
     details TEXT DEFAULT '',
     steps TEXT DEFAULT '');
 CREATE INDEX IF NOT EXISTS queue ON orders(state, priority DESC, seq);
+CREATE TABLE IF NOT EXISTS memory (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -301,6 +302,31 @@ class Journal:
             elif row["state"] == "running":
                 self._write("UPDATE orders SET cancel_requested = 1 WHERE id = ?", (order_id,))
             return dict(self._db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone())
+
+    def start(self, order_id: str, note: str = "") -> None:
+        """Mark a queued order running (the scheduler's orders run block by block, not taken by `next`)."""
+        with self._lock:
+            now = utc_stamp()
+            self._write("UPDATE orders SET state = 'running', started = COALESCE(started, ?), progress = ?, "
+                        "steps = steps || ? WHERE id = ? AND state = 'queued'", (now, note, f"{now}\t{note}\n", order_id))
+
+    def remember(self, items: dict[str, str]) -> None:
+        """Keep ``key -> text`` durably beside the orders (a daemon's own bookkeeping), in one commit."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT INTO memory (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                                     "SET value = excluded.value", list(items.items()))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from None
+
+    def recall(self, prefix: str = "") -> dict[str, str]:
+        """What `remember` kept, for the keys starting with ``prefix``."""
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM memory WHERE key >= ? AND key < ?",
+                                    (prefix, prefix + "\U0010ffff")).fetchall()
+        return {r["key"]: r["value"] for r in rows}
 
     def cancel_requested(self, order_id: str) -> bool:
         with self._lock:

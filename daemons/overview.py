@@ -24,7 +24,7 @@ from .journal import utc_stamp
 __all__ = ["Overview", "SERVICES"]
 
 #: The daemons shown, and their configuration sections.
-SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor"}
+SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor", "scheduler": "Scheduler"}
 #: Log lines kept for the page.
 LOG_LINES = 200
 #: Timeline entries kept for the page.

@@ -45,7 +45,7 @@ from .logs import keep_recent, recent
 from .rpc import RPCServer
 from .security import server_tls, token_of
 from .status import Result, StatePoller, order_status
-from .workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError
+from .workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError, shorten
 
 __all__ = ["Service", "OrderCancelled", "RECONNECT_BACKOFF"]
 
@@ -90,6 +90,9 @@ class Service(abc.ABC):
     name = ""
     #: Section of the configuration with its address.
     address_key = ""
+    #: Whether an order found running at start goes on (the scheduler's, whose blocks are each accounted
+    #: for) rather than being marked failed (an observation half taken cannot be resumed blindly).
+    resumes_running = False
 
     def __init__(self, config: Config, journal: str | None = None) -> None:
         self.config = config
@@ -171,6 +174,17 @@ class Service(abc.ABC):
                 self.log.warning("cancel of %s: could not abort what it was doing: %s", order_id, exc)
         return self._order(row)
 
+    def preempt(self, order_id: str, reason: str = "a time-critical order") -> dict[str, Any]:
+        """Stop the running order ``order_id`` at its next safe point (between exposures) and put it back in
+        the queue, to resume where it stopped once the orders above it have run (the scheduler's transients)."""
+        row = self.journal.get(str(order_id))
+        if row is None:
+            raise Fault(FAULT_UNKNOWN_ORDER, f"ID={str(order_id)[:120]!r}: no such work order at the {self.name} daemon")
+        if row["id"] == self._running:
+            self.log.info("%s preempted: %s", order_id, reason)
+            self.interrupt(f"preempted by {shorten(str(reason), 120)}")
+        return self._order(row)
+
     def list_orders(self) -> list[dict[str, Any]]:
         """The latest 100 orders, newest first."""
         return [self._order(r) for r in self.journal.list(100)]
@@ -243,8 +257,7 @@ class Service(abc.ABC):
             f"The TOROS {self.name} daemon: send work orders to front_desk, follow them with status and "
             "list_orders, watch the daemon with state, health and safety. The structures are documented in "
             "torosdrivers.daemons.status; the operators' web page (toros-web) shows them live.")
-        for method in (self.front_desk, self.status, self.cancel, self.list_orders, self.health, self.safety,
-                       self.state):
+        for method in self.rpc_methods():
             self.server.register_function(method)
         self.start()
         if self.status_devices() is not None:
@@ -260,8 +273,9 @@ class Service(abc.ABC):
         return self.server
 
     def start(self) -> None:
-        for order_id in self.journal.recover():
-            self.log.warning("order %s was interrupted by the last shutdown: marked failed", order_id)
+        if not self.resumes_running:
+            for order_id in self.journal.recover():
+                self.log.warning("order %s was interrupted by the last shutdown: marked failed", order_id)
         self._reconnect(first=True)
         self._worker.start()
 
@@ -333,7 +347,7 @@ class Service(abc.ABC):
         while not self._stop.is_set():
             self._loop_at = time.monotonic()
             try:
-                self._turn()
+                self.work_once()
             except Exception:  # the loop itself failed (the journal, most likely): log, wait, go on
                 self.log.exception("worker loop error; going on")
                 self._doing = "recovering from a loop error"
@@ -349,7 +363,8 @@ class Service(abc.ABC):
             self.journal.finish(order_id, state, result=result, error=error, details=details)
             self._unfinished.pop(0)
 
-    def _turn(self) -> None:
+    def work_once(self) -> None:
+        """One turn of the worker: take the next order and run it (the scheduler turns its own way)."""
         if not self._devices_ready():
             self._record_outcomes()
             self._doing = f"waiting for the devices ({self._device_problem})"
@@ -417,7 +432,7 @@ class Service(abc.ABC):
                                        or self._interrupt.is_set()))
         except (OrderCancelled, DriverError) as exc:
             if self._interrupt.is_set() and not self.journal.cancel_requested(order_id):
-                note = f"interrupted: {self._interrupt_reason}; resumes when it is safe again"
+                note = f"interrupted: {self._interrupt_reason}; back in the queue, it resumes where it stopped"
                 self.journal.requeue(order_id, note)
                 self._defer(order_id)
                 self.log.warning("%s %s", order_id, note)
@@ -479,6 +494,11 @@ class Service(abc.ABC):
 
     def idle(self) -> None:
         """Called as the worker finds nothing to run."""
+
+    def rpc_methods(self) -> list[Callable[..., Any]]:
+        """What this daemon serves over XML-RPC."""
+        return [self.front_desk, self.status, self.cancel, self.preempt, self.list_orders, self.health, self.safety,
+                self.state]
 
     def abort_running(self) -> None:
         """Stop what the running order is doing now (a cancel); it then ends as cancelled."""

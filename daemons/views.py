@@ -11,7 +11,8 @@ from typing import Any, Sequence
 
 from .status import parse_stamp
 
-__all__ = ["table", "clock", "order_line", "step_line", "observatory", "daemon_detail", "order_table", "FINAL"]
+__all__ = ["table", "clock", "order_line", "step_line", "observatory", "daemon_detail", "order_table", "plan_table",
+           "FINAL"]
 
 FINAL = ("done", "failed", "cancelled")
 
@@ -153,3 +154,19 @@ def daemon_detail(service: str, health: dict, safety: dict) -> str:
             lines.append(f"  may open at {safety['Opens At'][:19]}")
         lines.extend(f"  {event}" for event in safety["Events"][-5:])
     return "\n".join(lines)
+
+
+def plan_table(plan: dict) -> str:
+    """``toros plan``: the scheduler's plan for the night, what is at the telescope, and what cannot be observed."""
+    parts = []
+    if not plan["Safe"]:
+        parts.append(f"NOT safe to open: {plan['Why Not']} (nothing is handed on until it is)")
+    if plan["At The Telescope"]:
+        parts.append("AT THE TELESCOPE  " + ", ".join(plan["At The Telescope"]))
+    rows = [[s["Start"][11:19], s["End"][11:19], s["ID"][:40], s["Object"][:16], f"{s['Priority']:g}", s["Filter"],
+             f"{s['Count']} x {s['Exposure']:g} s"] for s in plan["Slots"]]
+    parts.append(table(["START", "END", "ID", "OBJECT", "PRIORITY", "FILTER", "EXPOSURES"], rows, right=(4,))
+                 if rows else "PLAN  nothing left to plan tonight")
+    if plan["Unobservable"]:
+        parts.append("NOT OBSERVABLE TONIGHT\n" + "\n".join(f"  {u['ID']}: {u['Why']}" for u in plan["Unobservable"]))
+    return "\n\n".join(parts)

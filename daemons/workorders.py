@@ -28,6 +28,8 @@ __all__ = [
     "validate_observation", "validate_dome", "validate_calibration", "DEFAULT_PRIORITY",
     "EXAMPLE_OBSERVATION", "EXAMPLE_DOME", "MAX_ID_CHARS", "MAX_DERIVED_ID_CHARS", "MAX_TEXT_CHARS", "DERIVED_ID_SUFFIX", "shorten",
     "NUMERIC_KEYS", "ANGLE_KEYS", "typed_value",
+    "SCHEDULING_KEYS", "TARGET_KEYS", "TARGET_LIST_KEYS", "MAX_TARGETS", "Target", "ScheduledOrder",
+    "validate_scheduled",
 ]
 
 #: Fault codes.
@@ -363,3 +365,122 @@ def validate_calibration(wo: object, data: Path) -> CalibrationOrder:
     if not resolved.is_dir():
         raise _bad("File Location", location, "an existing folder")
     return CalibrationOrder(**common, location=resolved)
+
+
+# -- what the scheduler accepts ------------------------------------------------------------
+#: Keys an Observation may have when sent to the scheduler, beyond the documented ones.
+SCHEDULING_KEYS = ("Time Critical", "Window Start", "Window End", "Probability")
+#: Keys of one target of a Target List (Name is required; the others default to the list's).
+TARGET_KEYS = ("Name", "RA", "Dec", "Probability", "Weight", "Filter", "Exposure Time", "Number of Exposures",
+               "Window Start", "Window End")
+#: Keys of a Target List work order: many targets at once (a transient follow-up campaign).
+TARGET_LIST_KEYS = COMMON_KEYS + ("Type of job", "Type of object", "Time Critical", "Filter", "Exposure Time",
+                                  "Number of Exposures", "Targets")
+#: The most targets one Target List may hold.
+MAX_TARGETS = 5000
+
+
+@dataclass
+class Target:
+    """One thing the scheduler plans: an Observation (ID ``<order>/<name>`` for a list's target), the
+    window it must fall in (UTC ISO, "" for open) and its probability or weight (None if not given)."""
+
+    observation: Observation
+    window: tuple[str, str] = ("", "")
+    probability: float | None = None
+
+
+@dataclass
+class ScheduledOrder(Order):
+    """An order the scheduler takes: its targets, whether it asked for its priority, whether it is a
+    transient that may not wait (``Time Critical``)."""
+
+    asked: bool = False
+    time_critical: bool = False
+    targets: list[Target] = field(default_factory=list)
+
+
+def _flag(wo: dict, key: str) -> bool:
+    value = wo.get(key, False)
+    if isinstance(value, str) and value.strip().lower() in ("yes", "no"):
+        return value.strip().lower() == "yes"
+    if not isinstance(value, bool):
+        raise _bad(key, value, "true or false ('Yes' or 'No')")
+    return value
+
+
+def _fraction(wo: dict, key: str, where: str) -> float | None:
+    if key not in wo:
+        return None
+    value = wo[key]
+    upper = 1.0 if key == "Probability" else 1e6
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 <= value <= upper:
+        raise _bad(f"{where}{key}", value, f"a number from 0 to {upper:g}")
+    return float(value)
+
+
+def _window(wo: dict, where: str) -> tuple[str, str]:
+    try:
+        start, end = _iso(wo, "Window Start"), _iso(wo, "Window End")
+    except WorkOrderError as exc:
+        raise WorkOrderError(f"{where}{exc}") from None
+    if start and end and end <= start:
+        raise WorkOrderError(f"{where}Window End={end!r}: expected after Window Start {start!r}")
+    return start, end
+
+
+def validate_scheduled(wo: object, filters: list[str] | None = None) -> ScheduledOrder:
+    """Check an order sent to the scheduler: an Observation (its Priority may be absent: the scheduler
+    assigns one) or a Target List. Each target is checked as an Observation is, and a problem names it
+    (``Targets[12] (NGC 1566): Dec=95: ...``)."""
+    wotype = wo.get("WOType") if isinstance(wo, dict) else None
+    if wotype == "Observation":
+        bare = {k: v for k, v in wo.items() if k not in SCHEDULING_KEYS}
+        observation = validate_observation(bare, filters)
+        # Room for the attempt the scheduler adds when it hands the order on ("<ID>#2").
+        common = _common(wo, "Observation", OBSERVATION_KEYS + SCHEDULING_KEYS, max_id=MAX_ID_CHARS - 4)
+        target = Target(observation, _window(wo, ""), _fraction(wo, "Probability", ""))
+        return ScheduledOrder(**common, asked=wo.get("Priority") is not None,
+                              time_critical=_flag(wo, "Time Critical"), targets=[target])
+    # Room for "/<name>" (16 characters at most) and the attempt ("#2").
+    common = _common(wo, None, TARGET_LIST_KEYS, max_id=MAX_ID_CHARS - 20)
+    if wotype != "Target List":
+        raise _bad("WOType", wotype, "'Observation' or 'Target List' (the scheduler's work orders)")
+    targets = wo.get("Targets")
+    if not isinstance(targets, list) or not targets:
+        raise _bad("Targets", targets, "a list of targets ({Name, RA, Dec, ...}), at least one")
+    if len(targets) > MAX_TARGETS:
+        raise _bad("Targets", f"{len(targets)} targets", f"at most {MAX_TARGETS}")
+    shared = {k: wo[k] for k in ("Type of job", "Type of object", "Filter", "Exposure Time", "Number of Exposures",
+                                 "User") if k in wo}
+    checked, names = [], set()
+    for i, entry in enumerate(targets):
+        where = f"Targets[{i}]: "
+        if not isinstance(entry, dict):
+            raise WorkOrderError(f"{where}expected a struct {{Name, RA, Dec, ...}}, got {type(entry).__name__}")
+        unknown = [k for k in entry if k not in TARGET_KEYS]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), TARGET_KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {list(TARGET_KEYS)}"
+            raise WorkOrderError(f"{where}unknown key {shorten(repr(unknown[0]), 60)}{hint}")
+        name = entry.get("Name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 16 or not _printable(name):
+            raise _bad(f"{where}Name", name, "the target's name, printable, 1 to 16 characters")
+        if name in names:
+            raise _bad(f"{where}Name", name, "a name no other target of the list has")
+        names.add(name)
+        where = f"Targets[{i}] ({shorten(name, 40)}): "
+        fields = shared | {k: entry[k] for k in ("RA", "Dec", "Filter", "Exposure Time", "Number of Exposures")
+                           if k in entry}
+        try:
+            observation = validate_observation({"ID": f"{common['id']}/{name}", "WOType": "Observation",
+                                                "Object": name, **fields}, filters)
+        except WorkOrderError as exc:
+            raise WorkOrderError(f"{where}{exc}", exc.code) from None
+        probability = _fraction(entry, "Probability", where)
+        weight = _fraction(entry, "Weight", where)
+        checked.append(Target(observation, _window(entry, where), probability if probability is not None
+                              else weight))
+    return ScheduledOrder(**common, asked=wo.get("Priority") is not None, time_critical=_flag(wo, "Time Critical"),
+                          targets=checked)

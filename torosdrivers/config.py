@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "Preprocessor Address": {"HTTP": "http://127.0.0.1:9001", "IP": "127.0.0.1", "Port": 9001},
     "Telescope Address": {"IP": "127.0.0.1", "Port": 9002},
     "Dome Address": {"IP": "127.0.0.1", "Port": 9003},
+    "Scheduler Address": {"IP": "127.0.0.1", "Port": 9004},
     "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": 11111, "Discovery": False},
     "Logging": {"File": str(_HOME / "logs" / "toros.log"), "Log Level": "INFO", "Wire Trace": False},
     "Database": {"Journal": str(_HOME / "journal.sqlite"), "Catalog": str(_HOME / "catalog.sqlite")},
@@ -45,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
                   "Rotation": 0.0, "Dome Tolerance": 4.0, "CCD Set Point": -20.0, "CCD Tolerance": 1.0,
                   "Cooling Timeout": 1800.0, "CCD Warm Up": 5.0},
     "Web": {"IP": "127.0.0.1", "Port": 8080, "Allow Orders": False, "Refresh": 1.0},
+    "Scheduler": {"Default Priority": 5.0, "Probability Scale": 10.0, "Priority Rules": [], "Minimum Altitude": 30.0,
+                  "Maximum Airmass": 2.0, "Moon Separation": 30.0, "Slew Rate": 3.0, "Settle": 10.0,
+                  "Filter Change": 15.0, "Readout": 5.0},
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False},
     "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,
                "Max Wind Gust": 18.0, "Max Humidity": 90.0, "Max Cloud Cover": 70.0, "Max Data Age": 300.0,
@@ -92,7 +96,7 @@ class Config:
         return self.data[key]
 
     def address(self, service: str) -> tuple[str, int]:
-        """``(IP, Port)`` of ``"Preprocessor"``, ``"Telescope"`` or ``"Dome"``."""
+        """``(IP, Port)`` of ``"Preprocessor"``, ``"Telescope"``, ``"Dome"`` or ``"Scheduler"``."""
         section = self.data[f"{service} Address"]
         return str(section["IP"]), int(section["Port"])
 

@@ -149,6 +149,18 @@ def _names(value: Any) -> str | None:
     return None if ok else "expected a list of distinct filter names"
 
 
+def _rules(value: Any) -> str | None:
+    from torosdrivers.scheduling.priority import rules_from_config
+
+    if not isinstance(value, list):
+        return "expected a list of rules, e.g. [{Name: transients, When: {Type of job: Transient}, Priority: 9}]"
+    try:
+        rules_from_config(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 _ADDRESS = {"IP": _ip, "Port": _port}
 
 #: Each section's keys and their checks; a section given as a check is one value.
@@ -156,8 +168,13 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     "Preprocessor Address": {"HTTP": _url, **_ADDRESS},
     "Telescope Address": _ADDRESS,
     "Dome Address": _ADDRESS,
+    "Scheduler Address": _ADDRESS,
     "Device Server": {"Enabled": _bool, **_ADDRESS, "Discovery": _bool},
     "Web": {**_ADDRESS, "Allow Orders": _bool, "Refresh": _number(0.05, 60)},
+    "Scheduler": {"Default Priority": _number(0, 10), "Probability Scale": _number(0, 100),
+                  "Priority Rules": _rules, "Minimum Altitude": _number(0, 89), "Maximum Airmass": _number(1, 40),
+                  "Moon Separation": _number(0, 180), "Slew Rate": _number(0, 90, above=True),
+                  "Settle": _number(0, 3600), "Filter Change": _number(0, 3600), "Readout": _number(0, 3600)},
     "Logging": {"File": _file(), "Log Level": _words("DEBUG", "INFO", "WARNING", "ERROR"), "Wire Trace": _bool},
     "Database": {"Journal": _file(), "Catalog": _file()},
     "Data Directory": _folder,
@@ -255,7 +272,8 @@ def _agreement(data: dict[str, Any]) -> list[str]:
             problems.append(f"Safety: Sun Close Altitude {high:g} is below Sun Open Altitude {low:g}: the dome "
                             "would close as soon as it opened")
     taken: dict[tuple[str, int], str] = {}
-    for section in ("Preprocessor Address", "Telescope Address", "Dome Address", "Device Server", "Web"):
+    for section in ("Preprocessor Address", "Telescope Address", "Dome Address", "Scheduler Address", "Device Server",
+                    "Web"):
         entry = data.get(section)
         if not isinstance(entry, dict) or _ip(entry.get("IP")) or _port(entry.get("Port")) or \
                 (section == "Device Server" and entry.get("Enabled") is False):

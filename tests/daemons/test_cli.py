@@ -108,6 +108,11 @@ def test_the_examples_are_valid_work_orders(tmp_path):
     assert validate_observation(observation, filters=["U", "B", "V", "R", "I"]).id == "1"
     for name in ("dome.yaml", "dome-commands.yaml"):
         assert validate_dome(yaml.safe_load((EXAMPLES / name).read_text()), ["Blink01", "FlatLamp"]).commands
+    from torosdrivers.daemons.workorders import validate_scheduled
+
+    gw = validate_scheduled(yaml.safe_load((EXAMPLES / "target-list.yaml").read_text()), ["V", "R", "I"])
+    assert len(gw.targets) == 4 and gw.time_critical and gw.targets[2].observation.filter == "I"
+    assert validate_scheduled(yaml.safe_load((EXAMPLES / "scheduled-observation.yaml").read_text())).asked is False
     (tmp_path / "2026-09-24").mkdir()
     calibration = yaml.safe_load((EXAMPLES / "calibration.yaml").read_text())
     assert validate_calibration(calibration, tmp_path).location == tmp_path / "2026-09-24"

@@ -54,7 +54,7 @@ class Daemon:
 
 
 def test_sigkill_mid_observation(tmp_path):
-    config = write_config(tmp_path, time_scale=50.0)  # a 30 s exposure takes 0.6 s
+    config = write_config(tmp_path, time_scale=100.0)  # a 30 s exposure takes 0.3 s
     daemon = Daemon("telescope", config)
     long = {**DOC_OBSERVATION, "ID": "long", "Number of Exposures": 20, "Calibration Frames": "No", "Priority": 9}
     later = {**DOC_OBSERVATION, "ID": "later", "Number of Exposures": 1, "Calibration Frames": "No", "Priority": 1}
@@ -82,7 +82,7 @@ def test_sigkill_mid_observation(tmp_path):
 
 
 def test_sigterm_lets_the_exposure_end_and_the_order_resumes_at_the_next_start(tmp_path):
-    config = write_config(tmp_path, time_scale=50.0)  # a 30 s exposure takes 0.6 s
+    config = write_config(tmp_path, time_scale=100.0)  # a 30 s exposure takes 0.3 s
     daemon = Daemon("telescope", config)
     order = {**DOC_OBSERVATION, "ID": "night", "Number of Exposures": 4, "Calibration Frames": "No"}
     proxy = daemon.proxy()

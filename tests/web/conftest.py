@@ -18,9 +18,9 @@ NO_BROWSER = ("no headless browser here: install Debian's chromium and chromium-
 
 @pytest.fixture
 def observatory(tmp_path, caplog):
-    """The three daemons at x50 (an exposure lasts long enough to be seen) and the page, orders allowed."""
+    """The three daemons at x100 (an exposure lasts long enough to be seen) and the page, orders allowed."""
     caplog.set_level(logging.INFO)  # the page's log panel: lines as a daemon process logs them
-    config = make_config(tmp_path, Simulator={"Time Scale": 50.0, "Size": 256}, Safety={"Idle Close": 86400.0},
+    config = make_config(tmp_path, Simulator={"Time Scale": 100.0, "Size": 256}, Safety={"Idle Close": 86400.0},
                          Web={"Allow Orders": True, "Refresh": 0.25})
     stack = Stack(config)
     config.data["Telescope Address"]["Port"] = stack.telescope.server.port

@@ -46,7 +46,7 @@ def test_the_page_follows_an_observation_and_cancels_an_order(observatory, brows
     assert "LIGHT" in caption and "filter V" in caption and "30 s" in caption and "order web-1" in caption
 
     # A long order runs with its step's progress and ETA; it is cancelled from the page.
-    assert _submit(browser, "WOType=Observation\nID=web-long\nRA=23.1\nDec=13.2\nFilter=R\nExposure Time=300\n"
+    assert _submit(browser, "WOType=Observation\nID=web-long\nRA=23.1\nDec=13.2\nFilter=R\nExposure Time=600\n"
                             "Number of Exposures=50\nObject=long one").startswith("accepted web-long")
     row = '#queue tr[data-id="web-long"]'
     wait.until(lambda b: "exposure" in b.find_element(By.CSS_SELECTOR, row).text

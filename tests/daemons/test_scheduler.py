@@ -1,0 +1,170 @@
+"""The scheduler daemon: priorities on receipt, a plan, the telescope fed one order at a time, transients first."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from tests.daemons.conftest import DOC_OBSERVATION, Stack, make_config, wait_state
+from torosdrivers.daemons.scheduler import SchedulerService
+
+DUSK = {"RA": 300.0, "Dec": -30.0}  # high over TOROS as the night begins (the documented field rises later)
+RULES = [{"Name": "transients", "When": {"Type of job": "Transient"}, "Priority": 9},
+         {"Name": "guests", "When": {"User": "Guest"}, "Cap": 6}]
+
+
+class Night:
+    """The three daemons and the scheduler on one simulated observatory."""
+
+    def __init__(self, tmp_path, **sections) -> None:
+        # The whole night from dusk: at x1000 about 35 s of test before dawn.
+        config = make_config(tmp_path, Scheduler={"Priority Rules": RULES}, **sections)
+        config.data["Simulator"]["Start"] = "2026-09-24T23:50:00"
+        self.stack = Stack(config)
+        config.data["Telescope Address"]["Port"] = self.stack.telescope.server.port
+        self.config = config
+        self.start()
+
+    def start(self) -> None:
+        self.scheduler = SchedulerService(self.config, devices=self.stack.telescope.devices)
+        self.scheduler.serve(0)
+        self.proxy = self.stack.proxy(self.scheduler)
+        deadline = time.monotonic() + 30
+        while self.scheduler.filters is None:  # connected to the telescope daemon
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    def telescope_orders(self) -> list[dict]:
+        return self.stack.proxy(self.stack.telescope).list_orders()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.stack.stop()
+
+
+@pytest.fixture
+def night(tmp_path):
+    n = Night(tmp_path)
+    yield n
+    n.stop()
+
+
+def _galaxies(n: int, seed: int = 7, ra: tuple[float, float] = (0, 360)) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [{"Name": f"g{i:03d}", "RA": float(rng.uniform(*ra)), "Dec": float(rng.uniform(-80, 10)),
+             "Probability": round(float(rng.uniform(0, 1)), 3)} for i in range(n)]
+
+
+def test_priorities_are_assigned_on_receipt_by_the_rules(night):
+    base = {k: v for k, v in DOC_OBSERVATION.items() if k != "Priority"} | DUSK
+    receipts = [night.proxy.front_desk({**base, "ID": "p1"}),
+                night.proxy.front_desk({**base, "ID": "p2", "Type of job": "Transient"}),
+                night.proxy.front_desk({**base, "ID": "p3", "Type of job": "Transient", "User": "Guest"}),
+                night.proxy.front_desk({**base, "ID": "p4", "Priority": 1.3}),
+                night.proxy.front_desk({**base, "ID": "p5", "Probability": 0.42})]
+    assert [r["Priority"] for r in receipts] == [5.0, 9.0, 6.0, 1.3, pytest.approx(4.2)]
+    status = wait_state(night.proxy, "p3", timeout=60)
+    assert "rule 'transients' set 9; capped at 6 by rule 'guests'" in [s["Text"] for s in status["Steps"]][0]
+    target = status["Details"]["Targets"][0]
+    assert target["Priority Rule"] == "rule 'transients' set 9; capped at 6 by rule 'guests'"
+
+
+def test_a_target_list_is_observed_by_weight_while_up_and_the_telescope_queue_stays_short(night):
+    # 120 galaxies of ten minutes each: more than one night holds, so the weights decide.
+    targets = _galaxies(120) + [{"Name": "north", "RA": 10.0, "Dec": 80.0, "Probability": 1.0}]
+    receipt = night.proxy.front_desk({"ID": "gw", "WOType": "Target List", "User": "LVC", "Filter": "V",
+                                      "Exposure Time": 600.0, "Number of Exposures": 1, "Targets": targets})
+    assert receipt["Priority"] == 10.0  # the most probable target's
+    longest, done = 0, []
+    deadline = time.monotonic() + 40
+    while len(done) < 3:
+        assert time.monotonic() < deadline
+        orders = night.telescope_orders()
+        longest = max(longest, sum(o["State"] in ("queued", "running") for o in orders))
+        done = [o for o in orders if o["State"] == "done"]
+        time.sleep(0.05)
+    assert longest <= 1  # handed on one at a time
+    plan = night.proxy.plan()
+    never = {u["ID"]: u["Why"] for u in plan["Unobservable"]}
+    assert never["gw/north"].startswith("not observable tonight: never above 30 deg")
+    assert all(not o["ID"].startswith("gw/north") for o in night.telescope_orders())  # reported, not run
+    weights = {f"gw/{t['Name']}": t["Probability"] for t in targets}
+    planned = {slot["ID"] for slot in plan["Slots"]} | {o["ID"].split("#")[0] for o in night.telescope_orders()}
+    left = [w for i, w in weights.items() if i not in planned and i not in never]
+    assert 30 < len(plan["Slots"]) < 110 and left
+    assert np.mean([weights[i] for i in planned]) > np.mean(left) + 0.2
+    assert [s["Start"] for s in plan["Slots"]] == sorted(s["Start"] for s in plan["Slots"])
+
+
+def test_a_transient_interrupts_between_exposures_and_the_interrupted_order_resumes(night):
+    long = {k: v for k, v in DOC_OBSERVATION.items() if k not in ("Priority", "Calibration Frames")} | DUSK
+    night.proxy.front_desk({**long, "ID": "survey", "Number of Exposures": 12, "Exposure Time": 120.0})
+    telescope = night.stack.proxy(night.stack.telescope)
+    deadline = time.monotonic() + 60
+    while "exposure 2 of 12" not in telescope.status("survey#1")["Progress"] if _known(telescope, "survey#1") else True:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    night.proxy.front_desk({**long, "ID": "grb", "Time Critical": True, "Number of Exposures": 2, "RA": 320.0,
+                            "Dec": -40.0, "Filter": "R"})
+    grb = wait_state(telescope, "grb#1", timeout=60) if _wait_known(telescope, "grb#1") else None
+    assert grb and grb["State"] == "done" and grb["Priority"] == 10.0
+    survey = wait_state(telescope, "survey#1", timeout=120)
+    texts = [s["Text"] for s in survey["Steps"]]
+    interrupted = next(i for i, t in enumerate(texts) if t.startswith("interrupted: preempted by time-critical grb"))
+    exposures_before = [t for t in texts[:interrupted] if t.startswith("exposure ")]
+    assert len(exposures_before) <= 3  # it stopped at the next exposure boundary
+    assert survey["State"] == "done" and len(survey["Details"]["Frames"]) == 12  # resumed, nothing retaken
+    assert grb["Started"] < survey["Finished"]
+    assert wait_state(night.proxy, "grb", timeout=30)["State"] == "done"
+
+
+def test_a_restarted_scheduler_observes_nothing_twice(tmp_path):
+    night = Night(tmp_path)
+    try:
+        night.proxy.front_desk({"ID": "cmp", "WOType": "Target List", "Filter": "V", "Exposure Time": 20.0,
+                                "Targets": _galaxies(10, seed=3, ra=(280, 330))})  # all up at dusk
+        deadline = time.monotonic() + 40
+        while len([o for o in night.telescope_orders() if o["State"] == "done"]) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        night.scheduler.stop()
+        night.start()  # the same journal
+        status = wait_state(night.proxy, "cmp", timeout=90)
+        ids = [o["ID"].split("#")[0] for o in night.telescope_orders() if o["State"] == "done"]
+        assert len(ids) == len(set(ids)) >= 5 and status["State"] == "done"
+    finally:
+        night.stop()
+
+
+def _known(proxy, order_id: str) -> bool:
+    return any(o["ID"] == order_id for o in proxy.list_orders())
+
+
+def _wait_known(proxy, order_id: str, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not _known(proxy, order_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_toros_plan_prints_the_night(night, tmp_path, capsys):
+    import yaml
+
+    from torosdrivers.daemons.client import main as toros
+
+    night.proxy.front_desk({"ID": "tl", "WOType": "Target List", "Filter": "V", "Exposure Time": 600.0,
+                            "Targets": _galaxies(8, ra=(280, 330)) + [{"Name": "north", "RA": 10.0, "Dec": 80.0}]})
+    deadline = time.monotonic() + 30
+    while not night.proxy.plan()["Unobservable"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    path = tmp_path / "client.yaml"
+    path.write_text(yaml.safe_dump({"Scheduler Address": {"IP": "127.0.0.1", "Port": night.scheduler.server.port}}))
+    assert toros(["--config", str(path), "plan"]) == 0
+    out = capsys.readouterr().out
+    assert "START     END       ID" in out and "tl/g0" in out and "1 x 600 s" in out
+    assert "NOT OBSERVABLE TONIGHT\n  tl/north: not observable tonight: never above 30 deg" in out
