@@ -7,7 +7,7 @@
     toros status --service telescope # one daemon's health and its safety timeline
     toros cancel 7
     toros list --watch               # every daemon's orders, redrawn every 2 s
-    toros plan                       # the scheduler's plan for the night (times UTC)
+    toros plan                       # the scheduler's plan for the night (times UTC), and a chart
 
 The service is chosen by ``--service`` (default: from the WOType:
 Observation -> telescope, Dome -> dome, Target List -> scheduler, else
@@ -125,7 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("id", nargs="?")
     sub.add_parser("cancel", help="cancel a work order").add_argument("id")
     listing = sub.add_parser("list", help="the latest orders of every daemon (or of --service)")
-    planning = sub.add_parser("plan", help="the scheduler's plan for the night")
+    planning = sub.add_parser("plan", help="the scheduler's plan for the night, as a table and a PNG chart")
+    planning.add_argument("--png", default="toros-plan.png", metavar="PATH",
+                          help="where the chart goes (default: %(default)s; '' for none)")
     for cmd in (status, listing, planning):
         cmd.add_argument("--watch", nargs="?", type=float, const=2.0, metavar="SECONDS",
                          help="redraw every SECONDS (default 2) until Ctrl-C")
@@ -155,7 +157,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "plan":
                 def show() -> str:
                     with service_proxy(config, "Scheduler", timeout=args.timeout) as proxy:
-                        return plan_table(proxy.plan())
+                        plan = proxy.plan()
+                    text = plan_table(plan)
+                    if args.png:
+                        from torosdrivers.scheduling.chart import plan_chart
+
+                        chart = plan_chart(plan["Slots"], config.site, args.png,
+                                           limit=float(config["Scheduler"]["Minimum Altitude"]))
+                        text += f"\n\nchart: {chart}"
+                    return text
             elif args.command == "list":
                 show = lambda: _listing(config, service, args.timeout)  # noqa: E731
             elif service:

@@ -86,9 +86,7 @@ class Supervisor:
                  on_unsafe: Callable[[str], None] | None = None, on_morning: Callable[[], None] | None = None) -> None:
         self.limits = dict(config["Safety"])
         self.devices = devices
-        site = config["Site"]
-        self.site = EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
-                                                site["Elevation"] * u.m)
+        self.site = config.site
         self.log = log
         self.on_unsafe = on_unsafe
         self.events: list[tuple[str, str]] = []  # (observatory time, what happened): the night's timeline

@@ -162,7 +162,8 @@ class SchedulerService(Service):
         """The current plan: the slots to come, the blocks at the telescope, and the unobservable ones."""
         plan = self.last_plan
         slots = [] if plan is None else [
-            {"ID": s.block.id, "Object": self.blocks[s.block.id].name, "Start": s.start.isot + "Z",
+            {"ID": s.block.id, "Object": self.blocks[s.block.id].name, "RA": s.block.ra, "Dec": s.block.dec,
+             "Start": s.start.isot + "Z",
              "End": s.end.isot + "Z", "Priority": s.block.priority, "Filter": s.block.filter,
              "Exposure": s.block.exposure, "Count": s.block.count} for s in plan.slots
             if self.blocks[s.block.id].state == "pending"]

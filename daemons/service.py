@@ -431,8 +431,12 @@ class Service(abc.ABC):
                               lambda: (self.journal.cancel_requested(order_id) or self._stop.is_set()
                                        or self._interrupt.is_set()))
         except (OrderCancelled, DriverError) as exc:
-            if self._interrupt.is_set() and not self.journal.cancel_requested(order_id):
-                note = f"interrupted: {self._interrupt_reason}; back in the queue, it resumes where it stopped"
+            # Stopped by the supervisor, whichever daemon's aborted what moved: an interruption, not a failure.
+            unsafe = self.supervisor is not None and not self.supervisor.state.safe
+            if (self._interrupt.is_set() or unsafe) and not self.journal.cancel_requested(order_id):
+                reason = self._interrupt_reason if self._interrupt.is_set() else \
+                    "not safe: " + "; ".join(self.supervisor.state.reasons)
+                note = f"interrupted: {reason}; back in the queue, it resumes where it stopped"
                 self.journal.requeue(order_id, note)
                 self._defer(order_id)
                 self.log.warning("%s %s", order_id, note)

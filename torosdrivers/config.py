@@ -119,6 +119,15 @@ class Config:
         return f"[{host}]:{section['Port']}" if ":" in host else f"{host}:{section['Port']}"
 
     @property
+    def site(self):
+        """The observatory (``Site``) as an astropy ``EarthLocation``."""
+        import astropy.units as u
+        from astropy.coordinates import EarthLocation
+
+        site = self.data["Site"]
+        return EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg, site["Elevation"] * u.m)
+
+    @property
     def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.data["Security"]["Allowed Networks"]]
 
@@ -230,9 +239,6 @@ _ALPACA = {"Camera": _alpaca_class(".ccd.alpaca", "AlpacaCamera"),
 
 def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
     """Construct the configured backend of each device kind asked for (what ``toros-devices`` owns)."""
-    import astropy.units as u
-    from astropy.coordinates import EarthLocation
-
     from .ccd.wcs import plate_scale
 
     section = config["Devices"]
@@ -247,8 +253,7 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
                 from .simulators import SimulatedObservatory
 
                 sim = config["Simulator"]
-                location = EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
-                                                       site["Elevation"] * u.m)
+                location = config.site
                 observatory = SimulatedObservatory(
                     time_scale=float(sim["Time Scale"]), seed=int(sim["Seed"]), width=int(sim["Size"]),
                     height=int(sim["Size"]), site=location, start=sim.get("Start") or None,
@@ -280,9 +285,6 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
 
 
 def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
-    import astropy.units as u
-    from astropy.coordinates import EarthLocation
-
     from .ccd.context import FrameContext
 
     mount = built.get("Mount")
@@ -294,8 +296,6 @@ def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
         camera.context = FrameContext(
             telescope=config["Telescope"]["Name"], mount=mount, filter_wheel=built.get("Filter Wheel"),
             observatory=str(site["Name"]), focal_length=float(config["Telescope"]["Focal Length"]),
-            rotation=float(config["Telescope"]["Rotation"]),
-            site=EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg,
-                                             site["Elevation"] * u.m))
+            rotation=float(config["Telescope"]["Rotation"]), site=config.site)
     return Devices(built.get("Camera"), built.get("Filter Wheel"), mount, built.get("Dome"), observatory,
                    built.get("Safety Monitor"), built.get("Observing Conditions"))

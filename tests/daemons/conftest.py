@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import xmlrpc.client
 
 import numpy as np
@@ -57,7 +58,9 @@ class Stack:
         config.data["Preprocessor Address"].update(Port=port, HTTP=f"http://127.0.0.1:{port}")
         self.telescope = TelescopeService(config)
         self.telescope.serve(0)
-        self.dome = DomeService(config, devices=self.telescope.devices)
+        # As in the field: the dome daemon drives the dome and reads the mount (no camera to abort).
+        self.dome = DomeService(config, devices=dataclasses.replace(self.telescope.devices, camera=None,
+                                                                    filter_wheel=None))
         self.dome.serve(0)
 
     def proxy(self, service) -> xmlrpc.client.ServerProxy:

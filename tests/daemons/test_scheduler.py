@@ -20,8 +20,8 @@ class Night:
 
     def __init__(self, tmp_path, **sections) -> None:
         # The whole night from dusk: at x1000 about 35 s of test before dawn.
-        config = make_config(tmp_path, Scheduler={"Priority Rules": RULES}, **sections)
-        config.data["Simulator"]["Start"] = "2026-09-24T23:50:00"
+        simulator = {"Start": "2026-09-24T23:50:00"} | sections.pop("Simulator", {})
+        config = make_config(tmp_path, Scheduler={"Priority Rules": RULES}, Simulator=simulator, **sections)
         self.stack = Stack(config)
         config.data["Telescope Address"]["Port"] = self.stack.telescope.server.port
         self.config = config
@@ -164,7 +164,40 @@ def test_toros_plan_prints_the_night(night, tmp_path, capsys):
         time.sleep(0.05)
     path = tmp_path / "client.yaml"
     path.write_text(yaml.safe_dump({"Scheduler Address": {"IP": "127.0.0.1", "Port": night.scheduler.server.port}}))
-    assert toros(["--config", str(path), "plan"]) == 0
+    chart = tmp_path / "plan.png"
+    assert toros(["--config", str(path), "plan", "--png", str(chart)]) == 0
     out = capsys.readouterr().out
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"chart: {chart}" in out
     assert "START     END       ID" in out and "tl/g0" in out and "1 x 600 s" in out
     assert "NOT OBSERVABLE TONIGHT\n  tl/north: not observable tonight: never above 30 deg" in out
+
+
+def test_rain_closes_for_an_hour_and_the_plan_goes_on_after(tmp_path):
+    rain = [{"at": "2026-09-25T00:25:00", "sky": "rain"}, {"at": "2026-09-25T01:25:00", "sky": "clear"}]
+    night = Night(tmp_path, Simulator={"Weather": rain, "Start": "2026-09-25T00:05:00"})
+    try:
+        night.proxy.front_desk({"ID": "wet", "WOType": "Target List", "Filter": "V", "Exposure Time": 600.0,
+                                "Targets": _galaxies(60, seed=11, ra=(270, 345))})
+        handed_while_unsafe: dict[str, bool] = {}  # telescope order -> whether it appeared while unsafe
+        before = None  # the telescope's orders when the rain was first seen
+        unsafe_turns = 0
+        deadline = time.monotonic() + 40
+        while True:
+            assert time.monotonic() < deadline, (unsafe_turns, handed_while_unsafe)
+            safe = night.proxy.plan()["Safe"]
+            for order in night.telescope_orders():
+                handed_while_unsafe.setdefault(order["ID"], not safe)
+            unsafe_turns += not safe
+            if not safe and before is None:
+                before = set(handed_while_unsafe)
+            if before is not None and safe and len(set(handed_while_unsafe) - before) >= 2:
+                break  # open again, and the plan goes on
+            time.sleep(0.05)
+        assert unsafe_turns > 3 and before  # the rain was seen, for a while, with an order at the telescope
+        assert not any(handed_while_unsafe.values())  # nothing was handed on while it was unsafe
+        telescope = night.stack.proxy(night.stack.telescope)
+        for order in before:  # the ones caught by the rain resumed and ended
+            status = wait_state(telescope, order, timeout=30)
+            assert status["State"] == "done", status
+    finally:
+        night.stop()
