@@ -70,6 +70,7 @@ class BlockState:
     job: str = ""
     state: str = "pending"  # pending, dispatched, done, failed, unobservable, cancelled
     dispatched: str = ""  # the telescope order's ID ("<id>#<attempt>")
+    first: str = ""  # the first attempt's ID: later attempts resume its frames
     attempts: int = 0
     outcome: str = ""
 
@@ -215,6 +216,18 @@ class SchedulerService(Service):
                 block.state, block.outcome = "pending", f"the telescope no longer knows {block.dispatched}"
                 self._keep(block)
                 continue
+            waiting = status["Progress"]
+            if status["State"] == "queued" and "below the minimum altitude" in waiting:
+                # Its moment passed at the telescope (the target set while an urgent order or the weather
+                # held it): back into the plan, to resume with the exposures it still needs.
+                try:
+                    telescope.cancel(block.dispatched)
+                except xmlrpc.client.Fault:
+                    pass
+                block.state, block.outcome = "pending", f"back from the telescope ({waiting})"
+                self._keep(block)
+                self.log.info("%s back into the plan: %s", block.id, waiting)
+                continue
             if status["State"] in ("done", "failed", "cancelled"):
                 block.state = {"done": "done", "failed": "failed", "cancelled": "cancelled"}[status["State"]]
                 block.outcome = status["Result"] or status["Error"]
@@ -336,12 +349,15 @@ class SchedulerService(Service):
     def _hand_on(self, telescope, block: BlockState, preempt: list[BlockState]) -> None:
         block.attempts += 1
         block.dispatched = f"{block.id}#{block.attempts}"
+        block.first = block.first or block.dispatched
         order = {"ID": block.dispatched, "WOType": "Observation", "Priority": 10.0 if block.time_critical
                  else min(block.priority, 9.9), "User": block.user, "RA": block.ra, "Dec": block.dec,
                  "Filter": block.filter, "Exposure Time": block.exposure, "Number of Exposures": block.count,
                  "Object": block.name, "Type of job": block.job}
         if block.window[1]:
             order["Deadline"] = block.window[1]
+        if block.first != block.dispatched:
+            order["Resume"] = block.first
         try:
             telescope.front_desk(order)
         except xmlrpc.client.Fault as fault:

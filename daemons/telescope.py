@@ -150,7 +150,7 @@ class TelescopeService(Service):
         night = night_folder(self.data, mount.time)
         night.mkdir(parents=True, exist_ok=True)
         self._cool(camera, step)
-        stem = _safe(order.id)
+        stem = _safe(order.resume or order.id)  # an order resuming an earlier one finds its frames
         cards = {"WO_ID": order.id, "OBSERVER": order.user}  # transliterated to ASCII, long ones CONTINUEd
         if order.object_type:
             cards["OBJTYPE"] = order.object_type

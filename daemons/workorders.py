@@ -62,7 +62,7 @@ EXAMPLE_DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03
 COMMON_KEYS = ("ID", "WOType", "Priority", "Datetime", "User", "Deadline")
 OBSERVATION_KEYS = COMMON_KEYS + (
     "Telescope Name", "RA", "Dec", "Filter", "Exposure Time", "Number of Exposures",
-    "Type of job", "Type of object", "Calibration Frames", "Output", "Object",
+    "Type of job", "Type of object", "Calibration Frames", "Output", "Object", "Resume",
 )
 DOME_COMMANDS = ("Shutter", "Azimuth", "Park", "Home")
 CALIBRATION_KEYS = COMMON_KEYS + ("Request", "File Location")
@@ -144,6 +144,7 @@ class Observation(Order):
     job: str = ""
     object_type: str = ""
     object: str = ""  # the target's name (OBJECT); optional, beyond the TOROS documentation
+    resume: str = ""  # an earlier order of the same exposures: its frames count, they are not taken again
     calibration_frames: bool = False
     output: str = ""
 
@@ -272,6 +273,7 @@ def validate_observation(wo: object, filters: list[str] | None = None) -> Observ
         job=_text(wo, "Type of job"),
         object_type=_text(wo, "Type of object"),
         object=_text(wo, "Object"),
+        resume=_text(wo, "Resume"),
         calibration_frames=calibration,
         output=_text(wo, "Output"),
     )

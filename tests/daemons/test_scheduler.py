@@ -201,3 +201,57 @@ def test_rain_closes_for_an_hour_and_the_plan_goes_on_after(tmp_path):
             assert status["State"] == "done", status
     finally:
         night.stop()
+
+
+def test_an_order_resumes_an_earlier_ones_frames_and_a_set_target_comes_back_into_the_plan(night, tmp_path):
+    telescope = night.stack.proxy(night.stack.telescope)
+    base = {"WOType": "Observation", "Filter": "V", "Exposure Time": 60.0, "Number of Exposures": 6} | DUSK
+    telescope.front_desk({**base, "ID": "a"})
+    deadline = time.monotonic() + 30
+    while "exposure 3 of 6" not in telescope.status("a")["Progress"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    telescope.preempt("a", "a test")
+    while telescope.status("a")["State"] != "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    telescope.cancel("a")
+    night_folder = next((tmp_path / "data").iterdir())
+    taken = {p.name: p.stat().st_mtime_ns for p in night_folder.glob("a_light_*.fits")}
+    assert 2 <= len(taken) < 6
+    done = wait_state(telescope, telescope.front_desk({**base, "ID": "b", "Resume": "a"})["ID"])
+    assert done["State"] == "done" and len(list(night_folder.glob("a_light_*.fits"))) == 6
+    assert all((night_folder / name).stat().st_mtime_ns == t for name, t in taken.items())  # none retaken
+    assert not list(night_folder.glob("b_light_*"))
+
+    # The scheduler's side: an order its telescope holds for a target that has set comes back into the plan.
+    class Telescope:
+        cancelled: list[str] = []
+        handed: list[dict] = []
+
+        def status(self, order_id):
+            return {"State": "queued", "Result": "", "Error": "",
+                    "Progress": "waiting: the target is at 21.3 deg, below the minimum altitude of 25 deg"}
+
+        def cancel(self, order_id):
+            self.cancelled.append(order_id)
+
+        def front_desk(self, order):
+            self.handed.append(order)
+            return {"ID": order["ID"]}
+
+    from torosdrivers.daemons.scheduler import BlockState
+
+    config = make_config(tmp_path / "other")
+    scheduler = SchedulerService(config, devices=night.stack.telescope.devices)
+    try:
+        block = BlockState("s/t", "s", "t", 235.0, -10.0, "V", 60.0, 12, 5.0, "default 5", ("", ""), False,
+                           state="dispatched", dispatched="s/t#1", first="s/t#1", attempts=1)
+        scheduler.blocks[block.id] = block
+        stub = Telescope()
+        scheduler._follow(stub)
+        assert block.state == "pending" and stub.cancelled == ["s/t#1"] and "below the minimum altitude" in block.outcome
+        scheduler._hand_on(stub, block, preempt=[])
+        assert stub.handed[0]["ID"] == "s/t#2" and stub.handed[0]["Resume"] == "s/t#1"
+    finally:
+        scheduler.journal.close()

@@ -113,3 +113,11 @@ def test_a_replan_starts_where_the_telescope_is_and_is_fast(grid):
                       visibility=(visibility[0][keep], [visibility[1][i] for i in keep]))
     assert rest.slots and rest.slots[0].start >= middle and not done & {s.block.id for s in rest.slots}
     assert rest.priority >= sum(s.block.priority for s in first.slots if s.start >= middle) * 0.9
+
+
+def test_a_block_whose_last_chance_has_passed_is_reported_when_planning_later(grid):
+    lst = float(np.degrees(grid.lst[0]))
+    setting = Block("setting", lst - 55.0, -10.0, 9.0, 60.0)  # west, low: gone within the first hours
+    later = plan_night([setting], grid, LIMITS, OVERHEADS, start=grid.times[-60])
+    assert later.slots == [] and later.unobservable[0].why.startswith("its last chance to start was at ")
+    assert plan_night([setting], grid, LIMITS, OVERHEADS).slots  # from dusk it is observed

@@ -225,9 +225,11 @@ def plan_night(blocks: list[Block], grid: NightGrid, limits: Limits = Limits(),
     ra = np.array([b.ra for b in blocks])
     dec = np.array([b.dec for b in blocks])
     filters = np.array([b.filter for b in blocks])
-    pending = np.array([w is None for w in why]) & can_start.any(axis=1)
     end = (n - 1) * step
     t = max(0.0, float((start - grid.start).to_value(u.s))) if start is not None else 0.0
+    # A block whose last chance to start has passed is gone for this grid (it has set, or its window ended).
+    gone = np.array([w is None for w in why]) & can_start.any(axis=1) & (deadline < t - step)
+    pending = np.array([w is None for w in why]) & can_start.any(axis=1) & ~gone
     slots: list[Slot] = []
     while t < end and pending.any():
         if pointing is None:
@@ -253,6 +255,9 @@ def plan_night(blocks: list[Block], grid: NightGrid, limits: Limits = Limits(),
         t = float(begin[k] + seconds[k])
     known = np.array([w is None for w in why])
     unobservable = [Unobservable(blocks[i], w) for i, w in enumerate(why) if w is not None]
+    unobservable += [Unobservable(blocks[i], "its last chance to start was at "
+                                  f"{(grid.start + TimeDelta(deadline[i], format='sec')).isot[11:16]} UTC")
+                     for i in np.flatnonzero(gone)]
     unobservable += [Unobservable(blocks[i], "no time in the night when it stays observable for its "
                                   f"{seconds[i]:g} s") for i in np.flatnonzero(known & ~can_start.any(axis=1))]
     return Plan(slots, unobservable, [blocks[i] for i in np.flatnonzero(pending)])
