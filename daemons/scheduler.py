@@ -161,17 +161,15 @@ class SchedulerService(Service):
 
     def plan(self) -> dict[str, Any]:
         """The current plan: the slots to come, the blocks at the telescope, and the unobservable ones."""
-        plan = self.last_plan
+        plan, blocks = self.last_plan, dict(self.blocks)  # a copy: the worker adds blocks meanwhile
         slots = [] if plan is None else [
-            {"ID": s.block.id, "Object": self.blocks[s.block.id].name, "RA": s.block.ra, "Dec": s.block.dec,
-             "Start": s.start.isot + "Z",
-             "End": s.end.isot + "Z", "Priority": s.block.priority, "Filter": s.block.filter,
-             "Exposure": s.block.exposure, "Count": s.block.count} for s in plan.slots
-            if self.blocks[s.block.id].state == "pending"]
+            {"ID": s.block.id, "Object": blocks[s.block.id].name, "RA": s.block.ra, "Dec": s.block.dec,
+             "Start": s.start.isot + "Z", "End": s.end.isot + "Z", "Priority": s.block.priority,
+             "Filter": s.block.filter, "Exposure": s.block.exposure, "Count": s.block.count}
+            for s in plan.slots if s.block.id in blocks and blocks[s.block.id].state == "pending"]
         return {"Safe": self._safe, "Why Not": self._unsafe_why, "Slots": slots,
-                "At The Telescope": [b.dispatched for b in self.blocks.values() if b.state == "dispatched"],
-                "Unobservable": [{"ID": b.id, "Why": b.outcome} for b in self.blocks.values()
-                                 if b.state == "unobservable"]}
+                "At The Telescope": [b.dispatched for b in blocks.values() if b.state == "dispatched"],
+                "Unobservable": [{"ID": b.id, "Why": b.outcome} for b in blocks.values() if b.state == "unobservable"]}
 
     # -- bookkeeping, kept in the journal ---------------------------------------------------
     def _load(self) -> None:
