@@ -113,7 +113,7 @@ def _watch(show, interval: float, refreshes: int | None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="toros", description="Submit, follow, cancel and list work orders; see the whole observatory.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="\n".join(__doc__.splitlines()[2:10]))
+                                epilog="\n".join(line for line in __doc__.splitlines() if line.startswith("    toros")))
     p.add_argument("--config", help="YAML configuration (as the daemons read it)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a daemon (default: %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
