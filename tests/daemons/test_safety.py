@@ -208,9 +208,9 @@ def test_over_alpaca_the_dome_daemon_closes_when_the_rain_comes(tmp_path):
             proxy.front_desk({"ID": "open", "WOType": "Dome", "Shutter": "Open"})
             assert wait_state(proxy, "open", timeout=30)["State"] == "done"
             _wait(lambda: world.dome.shutter == ShutterState.CLOSED, "the close on rain", timeout=60)
-            _wait(lambda: any("rain" in e and "closed in" in e for e in proxy.safety()["Events"]), "the park",
-                  timeout=60)
-            closing = [e for e in proxy.safety()["Events"] if "rain" in e and "closed in" in e]
+            # The rain's humidity and cloud may be what a check sees first: any reason closes (and parks).
+            _wait(lambda: any("closed in" in e for e in proxy.safety()["Events"]), "the park", timeout=60)
+            closing = [e for e in proxy.safety()["Events"] if "closed in" in e]
             assert float(closing[-1].split(" closed in ")[1].split()[0]) <= 60.0
             # Rain with no warning cloud: it fell on the open dome only until a check saw it and the shutter shut.
             wet = sum((end - start).sec for start, end in world.rain_on_open_dome())
