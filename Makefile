@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-## test: run the whole test suite (what CI runs)
+## test: run the whole test suite (what CI runs), on two workers (a file's tests stay on one)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## demo: the TOROS Manager end to end: daemons, work orders, simulated observatory, calibrated frames
 demo: $(STAMP)
