@@ -1,8 +1,9 @@
 """``toros-demo``: the TOROS Manager end to end on a simulated observatory.
 
 Starts the device server ``toros-devices`` (the one owner of the simulated
-observatory's devices, served over Alpaca), the three daemons and the
-observatory page ``toros-web`` on loopback with a configuration written under
+observatory's devices, served over Alpaca), the four daemons (the scheduler
+idle, for orders sent from the page or ``toros``) and the observatory page
+``toros-web`` on loopback with a configuration written under
 the output folder, the daemons reaching every device through the device
 server; submits the documentation's Observation work order (with
 calibration frames) and its Dome work order (Blink01), follows them to the
@@ -114,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
     start = _night_when_up(OBSERVATION["RA"], OBSERVATION["Dec"])
-    ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome", "Web")}
+    ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome", "Scheduler", "Web")}
     config = {
         "Preprocessor Address": {"HTTP": f"http://127.0.0.1:{ports['Preprocessor']}", "IP": "127.0.0.1",
                                  "Port": ports["Preprocessor"]},
         "Telescope Address": {"IP": "127.0.0.1", "Port": ports["Telescope"]},
         "Dome Address": {"IP": "127.0.0.1", "Port": ports["Dome"]},
+        "Scheduler Address": {"IP": "127.0.0.1", "Port": ports["Scheduler"]},
         "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": ports["Devices"]},
         "Web": {"IP": "127.0.0.1", "Port": ports["Web"], "Allow Orders": True},  # loopback: try an order from it
         "Logging": {"File": str(logs / "toros.log"), "Log Level": "INFO"},
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                              logs / "toros-devices.log")
         processes.append(owner)
         print(f"  {line.split(' (camera')[0]}")
-        for kind in ("preprocessor", "telescope", "dome"):
+        for kind in ("preprocessor", "telescope", "dome", "scheduler"):
             process, line = _start(["torosdrivers.daemons.cli", kind, "--config", str(config_path)],
                                    logs / f"toros-{kind}.log")
             processes.append(process)

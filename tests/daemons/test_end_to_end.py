@@ -153,8 +153,8 @@ def test_the_main_job(tmp_path, capsys):
     assert len(list((tmp_path / "data").glob("*/products/*_cal.fits"))) == 1
     # One log file per process, each line once, UTC with its Z and the level.
     logs = sorted(p.name for p in (tmp_path / "logs").glob("*.log"))
-    assert logs == ["toros-devices.log", "toros-dome.log", "toros-preprocessor.log", "toros-telescope.log",
-                    "toros-web.log"]
+    assert logs == ["toros-devices.log", "toros-dome.log", "toros-preprocessor.log", "toros-scheduler.log",
+                    "toros-telescope.log", "toros-web.log"]
     lines = (tmp_path / "logs" / "toros-telescope.log").read_text().splitlines()
     stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR) \S+: ")
     assert len(lines) == len(set(lines)) and all(stamp.match(line) for line in lines), lines[:5]
