@@ -255,3 +255,19 @@ def test_an_order_resumes_an_earlier_ones_frames_and_a_set_target_comes_back_int
         assert stub.handed[0]["ID"] == "s/t#2" and stub.handed[0]["Resume"] == "s/t#1"
     finally:
         scheduler.journal.close()
+
+
+def test_cancelling_a_list_calls_back_what_the_telescope_has(night):
+    night.proxy.front_desk({"ID": "stop", "WOType": "Target List", "Filter": "V", "Exposure Time": 600.0,
+                            "Targets": _galaxies(6, ra=(280, 330))})
+    telescope = night.stack.proxy(night.stack.telescope)
+    deadline = time.monotonic() + 30
+    while not any(o["State"] == "running" for o in telescope.list_orders()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    night.proxy.cancel("stop")
+    status = wait_state(night.proxy, "stop", timeout=30)
+    assert status["State"] == "cancelled"
+    assert {t["State"] for t in status["Details"]["Targets"]} <= {"cancelled", "done"}
+    handed = [o for o in telescope.list_orders() if o["ID"].startswith("stop/")]
+    assert all(wait_state(telescope, o["ID"], timeout=30)["State"] in ("cancelled", "done") for o in handed)
