@@ -137,6 +137,17 @@ def _parser() -> argparse.ArgumentParser:
     return add_version(p)
 
 
+def _cancelled(proxy, order_id: str, wait: float = 10.0) -> dict:
+    """Cancel, and the order's state after it: a running order stops at its next step (its exposure is
+    aborted), so it is followed until it has stopped (at most ``wait`` s), not shown as it was before."""
+    status = proxy.cancel(order_id)
+    deadline = time.monotonic() + wait
+    while status["State"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = proxy.status(order_id)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     config = load_or_explain("toros", args.config)
@@ -188,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "status":
                 print(order_line(proxy.status(args.id)))
             else:
-                print(order_line(proxy.cancel(args.id)))
+                print(order_line(_cancelled(proxy, args.id)))
     except xmlrpc.client.Fault as fault:
         print(f"toros: refused (fault {fault.faultCode}): {fault.faultString}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
@@ -53,6 +54,8 @@ class DeviceServer:
         if discovery is None:
             discovery = section["Discovery"]
         self.devices: Devices = build_hardware(config, KINDS + weather_kinds(config))
+        self._stopping = threading.Event()
+        self._keeper: threading.Thread | None = None
         self.server = AlpacaServer(
             [self.devices.camera, self.devices.filter_wheel, self.devices.mount, self.devices.dome,
              *self.devices.weather()],
@@ -75,10 +78,42 @@ class DeviceServer:
             for device in reversed(connected):
                 device.disconnect()
             raise
+        self._resume_the_night()
         self.server.start()
         return self
 
+    def _resume_the_night(self) -> None:
+        """A simulated observatory with a ``Simulator: State File`` goes on with the night it had, and keeps
+        its state there every second (and at the stop)."""
+        world = self.devices.observatory
+        path = self.config["Simulator"].get("State File")
+        if world is None or not path:
+            return
+        from torosdrivers.simulators import state
+
+        if state.restore(world, path):
+            log.info("resumed the simulated night from %s at %s", path, world.clock.now().utc.isot[:19])
+
+        def keep() -> None:
+            while not self._stopping.wait(1.0):
+                try:
+                    state.save(world, path)
+                except OSError as exc:
+                    log.warning("cannot keep the simulated observatory's state in %s: %s", path, exc)
+
+        self._keeper = threading.Thread(target=keep, name="toros-devices-state", daemon=True)
+        self._keeper.start()
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=5)
+            try:
+                from torosdrivers.simulators import state
+
+                state.save(self.devices.observatory, self.config["Simulator"]["State File"])
+            except OSError as exc:
+                log.warning("cannot keep the simulated observatory's state: %s", exc)
         self.server.stop()
         for device in reversed(self.devices.all() + self.devices.weather()):
             try:

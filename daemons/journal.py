@@ -4,8 +4,10 @@ SQLite in WAL mode with ``synchronous=FULL``: a receipt is only sent after
 the order's row is on disk, so a daemon killed at any moment loses nothing it
 acknowledged. Orders run by priority (higher first) then arrival. An order
 found ``running`` when a daemon starts was interrupted: it is marked failed
-with that reason rather than run a second time (an observation half taken
-cannot be resumed blindly).
+with that reason rather than run a second time, unless its daemon can
+resume it without doing anything twice (the telescope's observations, which
+recognise their verified frames on disk): then it goes back in the queue,
+the interruption counted in its ``attempts``.
 
 One daemon owns a journal: opening it takes an exclusive lock
 (``<journal>.lock``, naming its holder), so a second daemon started on the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from datetime import datetime, timezone
@@ -50,7 +53,8 @@ CREATE TABLE IF NOT EXISTS orders (
     error TEXT DEFAULT '',
     cancel_requested INTEGER DEFAULT 0,
     details TEXT DEFAULT '',
-    steps TEXT DEFAULT '');
+    steps TEXT DEFAULT '',
+    attempts INTEGER DEFAULT 0);
 CREATE INDEX IF NOT EXISTS queue ON orders(state, priority DESC, seq);
 CREATE TABLE IF NOT EXISTS memory (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -68,9 +72,14 @@ class JournalBusyError(JournalError):
 
 
 #: Columns added since the first journals: added to an older file when it is opened.
-_ADDED = {"details": "TEXT DEFAULT ''", "steps": "TEXT DEFAULT ''"}
+_ADDED = {"details": "TEXT DEFAULT ''", "steps": "TEXT DEFAULT ''", "attempts": "INTEGER DEFAULT 0"}
 #: Steps kept per order (an order of thousands of exposures keeps its latest).
 MAX_STEPS = 400
+
+
+def _gist(text: str) -> str:
+    """A note without its figures: two waits for the same reason share it."""
+    return re.sub(r"[-+]?\d+(\.\d+)?", "#", text)
 
 
 def utc_stamp(at: float | None = None) -> str:
@@ -263,15 +272,21 @@ class Journal:
                 self._wake.wait(timeout)
         return None
 
-    def requeue(self, order_id: str, note: str) -> None:
-        """Put a taken order back in the queue with a note (it cannot run yet, or safety interrupted it).
+    def requeue(self, order_id: str, note: str, *, retry: bool = False, details: str | None = None) -> None:
+        """Put a taken order back in the queue with a note (it cannot run yet, or it was interrupted).
 
-        The note becomes a step when it differs from the last one, so a wait
-        checked every few seconds is one step, not thousands."""
+        The note becomes a step when it says something new: a wait checked
+        every few seconds whose figures change (the Sun's altitude) updates
+        the progress but adds no step, so a waiting order gains one step per
+        change of reason, not one per check. ``retry`` counts the
+        interruption against the order's bounded retries (a fault, not the
+        weather); ``details`` replaces its structured result so far."""
         with self._lock:
-            self._write("UPDATE orders SET state = 'queued', started = NULL, progress = ?, steps = CASE WHEN "
-                        "progress = ? THEN steps ELSE steps || ? END WHERE id = ? AND state = 'running'",
-                        (note, note, f"{utc_stamp()}\t{note}\n", order_id))
+            row = self._db.execute("SELECT progress FROM orders WHERE id = ?", (order_id,)).fetchone()
+            same = row is not None and _gist(row["progress"] or "") == _gist(note)
+            self._write("UPDATE orders SET state = 'queued', started = NULL, progress = ?, steps = steps || ?, "
+                        "attempts = attempts + ?, details = COALESCE(?, details) WHERE id = ? AND state = 'running'",
+                        (note, "" if same else f"{utc_stamp()}\t{note}\n", int(retry), details, order_id))
             self._wake.notify_all()
 
     def progress(self, order_id: str, text: str) -> None:
@@ -333,13 +348,26 @@ class Journal:
             row = self._db.execute("SELECT cancel_requested FROM orders WHERE id = ?", (order_id,)).fetchone()
         return bool(row and row["cancel_requested"])
 
-    def recover(self) -> list[str]:
-        """Mark the orders a previous run left running as failed; returns their IDs."""
+    def recover(self, *, requeue: bool = False) -> list[str]:
+        """Deal with the orders a previous run left running; returns their IDs.
+
+        By default they are marked failed (run again, they might do twice what
+        cannot be done twice). With ``requeue`` (an order that recognises what
+        it already did, as an observation recognises its verified frames) they
+        go back in the queue, the interruption counted against their retries.
+        """
         with self._lock:
             ids = [r["id"] for r in self._db.execute("SELECT id FROM orders WHERE state = 'running'")]
-            self._write(
-                "UPDATE orders SET state = 'failed', finished = ?, error = 'interrupted: the daemon stopped while "
-                "running this order; not run again, so nothing is done twice' WHERE state = 'running'", (utc_stamp(),))
+            if requeue:
+                note = "interrupted: the daemon stopped while running this order; back in the queue, it resumes " \
+                       "from what it had done"
+                self._write("UPDATE orders SET state = 'queued', started = NULL, progress = ?, steps = steps || ?, "
+                            "attempts = attempts + 1 WHERE state = 'running'", (note, f"{utc_stamp()}\t{note}\n"))
+            else:
+                self._write(
+                    "UPDATE orders SET state = 'failed', finished = ?, error = 'interrupted: the daemon stopped while "
+                    "running this order; not run again, so nothing is done twice' WHERE state = 'running'",
+                    (utc_stamp(),))
         return ids
 
     # -- reading ----------------------------------------------------------------------------

@@ -239,6 +239,10 @@ class Supervisor:
         start = self.now()
         bound = float(self.limits["Close Within"])
         camera, dome, mount = self.devices.camera, self.devices.dome, self.devices.mount
+        try:  # a shutter already shut has nothing to close in time: the bound is not for it
+            was_closed = dome is None or dome.shutter == ShutterState.CLOSED
+        except DriverError:
+            was_closed = False
         steps: list[tuple[str, Callable[[], None]]] = []
         if camera is not None:
             steps.append(("abort the exposure", camera.abort_exposure))
@@ -270,7 +274,7 @@ class Supervisor:
         self._last_failure = ""
         parked = took.get("park the mount", 0.0)
         self._event(self.now(), f"closed in {closed:.1f} s, parked in {parked:.1f} s ({reason})")
-        if urgent and closed > bound:
+        if urgent and closed > bound and not was_closed:
             self.log.error("safety: the dome took %.1f s to close, over the %.0f s bound", closed, bound)
         else:
             self.log.warning("safety: closed in %.1f s (bound %.0f s), parked in %.1f s: %s", closed, bound, parked,

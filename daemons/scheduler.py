@@ -42,7 +42,7 @@ from torosdrivers.scheduling import Block, Limits, Overheads, Plan, assign_prior
 
 from .security import service_proxy
 from .service import Service
-from .workorders import ScheduledOrder, Target, validate_scheduled
+from .workorders import FAULT_DEVICE, FAULT_SERVER, ScheduledOrder, Target, validate_scheduled
 
 __all__ = ["SchedulerService", "BlockState"]
 
@@ -54,6 +54,8 @@ REPLAN_WHILE_BUSY = 10.0
 #: Hours of sky a plan looks ahead.
 HORIZON_HOURS = 14.0
 _FINAL = ("done", "failed", "unobservable", "cancelled")
+#: Times a block is handed to the telescope before a failure there for a passing cause is final.
+MAX_HAND_ONS = 3
 
 
 @dataclass
@@ -240,6 +242,14 @@ class SchedulerService(Service):
                 self._keep(block)
                 self.log.info("%s back into the plan: %s", block.id, waiting)
                 continue
+            cause = (status.get("Details") or {}).get("Cause", "final")
+            if status["State"] == "failed" and cause != "final" and block.attempts < MAX_HAND_ONS:
+                # It ended for a cause that passes (not a bad order, not its deadline): planned again, to resume
+                # with the frames it still needs.
+                block.state, block.outcome = "pending", f"back from the telescope ({status['Error'][:200]})"
+                self._keep(block)
+                self.log.warning("%s back into the plan: %s", block.id, status["Error"][:200])
+                continue
             if status["State"] in ("done", "failed", "cancelled"):
                 block.state = {"done": "done", "failed": "failed", "cancelled": "cancelled"}[status["State"]]
                 block.outcome = status["Result"] or status["Error"]
@@ -381,6 +391,11 @@ class SchedulerService(Service):
         try:
             telescope.front_desk(order)
         except xmlrpc.client.Fault as fault:
+            if fault.faultCode in (FAULT_DEVICE, FAULT_SERVER):  # the telescope's trouble, not the order's: again
+                block.outcome = f"the telescope could not take it yet: {fault.faultString[:200]}"
+                self._keep(block)
+                self.log.warning("%s: %s", block.id, block.outcome)
+                return
             block.state, block.outcome = "failed", f"the telescope refused it: {fault.faultString}"
             self._keep(block)
             self.log.error("%s: %s", block.id, block.outcome)

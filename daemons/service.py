@@ -37,7 +37,7 @@ from astropy.time import Time
 
 from torosdrivers._version import __version__
 from torosdrivers.config import Config
-from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverError, NotConnectedError
+from torosdrivers.errors import CommunicationError, DeviceBusyError, DeviceTimeoutError, DriverError, NotConnectedError
 
 from . import notify
 from .journal import Journal, JournalError, utc_stamp
@@ -47,19 +47,28 @@ from .security import server_tls, token_of
 from .status import Result, StatePoller, order_status
 from .workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError, shorten
 
-__all__ = ["Service", "OrderCancelled", "RECONNECT_BACKOFF"]
+__all__ = ["Service", "OrderCancelled", "OrderInterrupted", "RECONNECT_BACKOFF"]
 
-#: Seconds between reconnect attempts: doubling from the first to the last, then the last.
-RECONNECT_BACKOFF = (1.0, 60.0)
-#: The idle worker pings its devices this often (seconds).
-PING_INTERVAL = 10.0
+#: Seconds between reconnect attempts: doubling from the first to the last, then the last. The last is short
+#: because a device server restarted is back within seconds and the night's orders wait on it; an attempt is
+#: one request per device.
+RECONNECT_BACKOFF = (0.5, 4.0)
+#: The idle worker pings its devices this often (seconds): a device server restarted is found within it.
+PING_INTERVAL = 2.0
 #: A worker whose idle loop has not turned for this long (seconds) is unhealthy.
 STALL_SECONDS = 30.0
 _LINK_ERRORS = (NotConnectedError, CommunicationError, DeviceTimeoutError)
+#: Errors of a running order that pass: the order goes back in the queue (a bounded number of times).
+_PASSING_ERRORS = _LINK_ERRORS + (DeviceBusyError,)
 
 
 class OrderCancelled(Exception):
     """A running order saw its cancellation (or the safety supervisor's interruption)."""
+
+
+class OrderInterrupted(Exception):
+    """A running order met a cause that passes (a frame taken blind, a device moved under it by another
+    client): it goes back in the queue and resumes, the interruption counted against `Service.max_retries`."""
 
 
 def _receipt(row: dict, duplicate: bool = False) -> dict[str, Any]:
@@ -93,6 +102,12 @@ class Service(abc.ABC):
     #: Whether an order found running at start goes on (the scheduler's, whose blocks are each accounted
     #: for) rather than being marked failed (an observation half taken cannot be resumed blindly).
     resumes_running = False
+    #: Whether an order found running at start goes back in the queue to resume (the telescope's, which
+    #: recognises its verified frames on disk) rather than being marked failed.
+    requeues_interrupted = False
+    #: Interruptions by a passing fault (devices dropped, the daemon killed, a frame rejected) an order may
+    #: meet before it fails; the weather and preemptions do not count.
+    max_retries = 5
 
     def __init__(self, config: Config, journal: str | None = None) -> None:
         self.config = config
@@ -208,7 +223,10 @@ class Service(abc.ABC):
 
         ``Healthy`` is what systemd's watchdog and monitors act on: the worker
         is alive and turning (or running an order), the server thread is
-        alive, and the journal can be written.
+        alive, and the journal can be written. ``Ready`` says more: healthy,
+        and ``front_desk`` accepts orders now (it has read the capabilities
+        its order check needs); ``Not Ready`` says why not. A script waits for
+        ``Ready`` before it submits; systemd gets ``READY=1`` then.
         """
         alive = self._worker.is_alive()
         age = time.monotonic() - self._loop_at
@@ -230,7 +248,9 @@ class Service(abc.ABC):
             problems.append(str(exc))
         devices = "connected" if self._devices_ok else f"{self._device_problem}; next attempt in " \
             f"{max(0.0, self._retry_at - time.monotonic()):.0f} s"
+        waiting = "; ".join(problems) or self.not_ready()
         return {"Service": self.name, "Version": __version__, "Healthy": not problems, "Problems": problems,
+                "Ready": not waiting, "Not Ready": waiting or "",
                 "Worker": worker, "Running": self._running or "", "Last Loop Age": round(age, 3),
                 "Journal": self.journal.error or "ok", "Devices": devices, "Orders": counts}
 
@@ -273,7 +293,11 @@ class Service(abc.ABC):
         return self.server
 
     def start(self) -> None:
-        if not self.resumes_running:
+        if self.requeues_interrupted:
+            for order_id in self.journal.recover(requeue=True):
+                self.log.warning("order %s was interrupted by the last shutdown: back in the queue to resume",
+                                 order_id)
+        elif not self.resumes_running:
             for order_id in self.journal.recover():
                 self.log.warning("order %s was interrupted by the last shutdown: marked failed", order_id)
         self._reconnect(first=True)
@@ -411,7 +435,8 @@ class Service(abc.ABC):
             return False
         now = self.supervisor.now() if self.supervisor is not None else Time.now()
         if order.deadline and now > Time(order.deadline):
-            self._finish(order.id, "failed", error=f"not run by its deadline {order.deadline}: {why}")
+            self._finish(order.id, "failed", error=f"not run by its deadline {order.deadline}: {why}",
+                         details=self._details("final"))
             self.log.error("%s failed: deadline %s passed while waiting: %s", order.id, order.deadline, why)
             return True
         self.journal.requeue(order.id, f"waiting: {why}")
@@ -425,51 +450,84 @@ class Service(abc.ABC):
             order = self.validate(json.loads(row["body"]))
             if self._wait_for_its_moment(order):
                 return
+            if int(row.get("attempts") or 0) > self.max_retries:
+                error = f"gave up after {row['attempts']} interruptions (at most {self.max_retries}); the last: " \
+                        f"{row['progress']}"
+                # Not final: each interruption passed; a scheduler may plan the order again later in the night.
+                self._finish(order_id, "failed", error=error, details=self._details("retries", row["details"]))
+                self.log.error("%s failed: %s", order_id, error)
+                return
             self.log.info("running %s", order_id)
             self._interrupt.clear()
             result = self.run(order, lambda text, seconds=0.0: self._progress(order_id, text, seconds),
                               lambda: (self.journal.cancel_requested(order_id) or self._stop.is_set()
                                        or self._interrupt.is_set()))
-        except (OrderCancelled, DriverError) as exc:
+        except (OrderCancelled, OrderInterrupted, DriverError) as exc:
             # Stopped by the supervisor, whichever daemon's aborted what moved: an interruption, not a failure.
             unsafe = self.supervisor is not None and not self.supervisor.state.safe
-            if (self._interrupt.is_set() or unsafe) and not self.journal.cancel_requested(order_id):
+            cancel = self.journal.cancel_requested(order_id)
+            if (self._interrupt.is_set() or unsafe) and not cancel:
                 reason = self._interrupt_reason if self._interrupt.is_set() else \
                     "not safe: " + "; ".join(self.supervisor.state.reasons)
-                note = f"interrupted: {reason}; back in the queue, it resumes where it stopped"
-                self.journal.requeue(order_id, note)
-                self._defer(order_id)
-                self.log.warning("%s %s", order_id, note)
-            elif self._stop.is_set() and not self.journal.cancel_requested(order_id):
-                note = "the daemon stopped; resumes when it starts again"
-                self.journal.requeue(order_id, note)
-                self.log.warning("%s %s", order_id, note)
-            elif isinstance(exc, OrderCancelled) or self.journal.cancel_requested(order_id):
-                self._finish(order_id, "cancelled", error="cancelled while running")
+                self._requeue(order_id, f"interrupted: {reason}; back in the queue, it resumes where it stopped")
+            elif self._stop.is_set() and not cancel:
+                self._requeue(order_id, "the daemon stopped; resumes when it starts again")
+            elif isinstance(exc, OrderCancelled) or cancel:
+                self._finish(order_id, "cancelled", error="cancelled while running", details=self._details())
                 self.log.info("%s cancelled", order_id)
-            else:
-                self._finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}")
-                self.log.error("%s failed: %s", order_id, exc)
+            elif isinstance(exc, (OrderInterrupted, *_PASSING_ERRORS)):
                 if isinstance(exc, _LINK_ERRORS):
                     self._dropped(str(exc))
+                    why = f"the devices dropped ({exc})"
+                elif isinstance(exc, DeviceBusyError):
+                    why = f"a device was busy ({exc})"
+                else:
+                    why = str(exc)
+                self._requeue(order_id, f"interrupted: {why}; back in the queue, it resumes where it stopped",
+                              retry=True)
+            else:
+                self._finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}", details=self._details("final"))
+                self.log.error("%s failed: %s", order_id, exc)
                 self.on_fault(exc)
         except WorkOrderError as exc:
-            self._finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            self._finish(order_id, "failed", error=f"{type(exc).__name__}: {exc}", details=self._details("final"))
             self.log.error("%s failed: %s", order_id, exc)
             self.on_fault(exc)
         except JournalError as exc:
-            self._finish(order_id, "failed", error=f"the journal could not record its progress: {exc}")
+            self._finish(order_id, "failed", error=f"the journal could not record its progress: {exc}",
+                         details=self._details("final"))
             self.log.error("%s failed: %s", order_id, exc)
             self.on_fault(exc)
         except Exception as exc:  # a bug must fail the order, not the daemon
             self.log.exception("%s failed with an internal error", order_id)
-            self._finish(order_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}")
+            self._finish(order_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}",
+                         details=self._details("final"))
             self.on_fault(exc)
         else:
             if not isinstance(result, Result):
                 result = Result(str(result))
             self._finish(order_id, "done", result=result.summary, details=json.dumps(result.details))
             self.log.info("%s done: %s", order_id, result.summary)
+
+    def _requeue(self, order_id: str, note: str, *, retry: bool = False) -> None:
+        """Back in the queue with what it has done so far; passed over until the supervisor looks again."""
+        self.journal.requeue(order_id, note, retry=retry, details=self._details() or None)
+        self._defer(order_id)
+        self.log.warning("%s %s", order_id, note)
+
+    def _details(self, cause: str = "", kept: str | None = None) -> str:
+        """The running order's structured result so far (JSON; "" when it has none), with ``Cause`` when
+        given: ``final``, a failure that will not pass (a scheduler does not plan it again), or ``retries``,
+        interrupted too often by causes that each passed (a scheduler may plan it again later)."""
+        details = self.partial_details()
+        if details is None and kept:  # not run in this attempt: what the journal kept from the last one
+            try:
+                details = json.loads(kept)
+            except ValueError:
+                details = None
+        if details is None and not cause:
+            return ""
+        return json.dumps((details or {}) | ({"Cause": cause} if cause else {}))
 
     def _progress(self, order_id: str, text: str, seconds: float = 0.0) -> None:
         """A step begins: journalled (it joins the order's steps) and kept with its expected end."""
@@ -510,6 +568,14 @@ class Service(abc.ABC):
     def status_devices(self):
         """The `torosdrivers.config.Devices` whose state ``state()`` reports (None: no devices)."""
         return None
+
+    def partial_details(self) -> dict[str, Any] | None:
+        """The running order's structured result so far (the frames it has), kept when it is interrupted."""
+        return None
+
+    def not_ready(self) -> str:
+        """Why ``front_desk`` cannot accept orders now ("" when it can): capabilities not read yet."""
+        return ""
 
     def ready(self, order: Order) -> str | None:
         """Why ``order`` cannot run now (it waits in the queue), or None to run it."""

@@ -5,25 +5,42 @@ the dome to the telescope, selects the filter, takes the calibration frames
 the night needs when ``Calibration Frames`` is ``Yes``, takes the exposures,
 writes every frame with full headers (the WO ID and User included) into the
 night's folder, and hands the folder to the preprocessor.
+
+A light counts only when verified (`torosdrivers.observing`): the dome, mount
+and camera are sampled through the exposure, and the image is measured.
+Anything that moves the dome or mount under an exposure, from whatever
+client, aborts it and interrupts the order with the reason (a WARNING); a
+frame that fails its checks is kept in the night's ``rejected/`` folder with
+the reason in its header and the order's Details, and is taken again when
+the order resumes. Frame names are unique to the order and index
+(`torosdrivers.observing.frames`), and an order that resumes (after an
+interruption, the daemon's death, or as a scheduler's ``Resume``) counts a
+file on disk only when its header says it is that frame and it passed.
 """
 
 from __future__ import annotations
 
-import re
+import os
 import time
 import xmlrpc.client
 from pathlib import Path
 from typing import Callable
 
+import astropy.units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
+from astropy.wcs import WCS
 
 from torosdrivers.config import KINDS, Config, Devices, build_devices, weather_kinds
 from torosdrivers.coords import to_altaz
 from torosdrivers.dome import ShutterState
-from torosdrivers.errors import DriverError, NotConnectedError, UnsupportedError
+from torosdrivers.ccd.frame import fits_text
+from torosdrivers.errors import CommunicationError, DriverError, NotConnectedError, OperationCancelledError, \
+    UnsupportedError
+from torosdrivers.observing import BiasLevel, ExposureWatch, Limits, bias_level, check_light, measure
+from torosdrivers.observing.frames import frame_path, identity_cards, series_hash, verified
 
-from .service import OrderCancelled, Service
+from .service import OrderCancelled, OrderInterrupted, Service
 from .safety import Supervisor
 from .security import service_proxy
 from .slaving import DomeSlave
@@ -42,14 +59,40 @@ def night_folder(data: Path, when: Time) -> Path:
 
 
 def frame_entry(path: Path, header) -> dict:
-    """A written frame as the status API describes it: Path, Type, Object, Filter, Exposure, Start."""
+    """A written frame as the status API describes it: Path, Type, Object, Filter, Exposure, Start, Check
+    (PASSED or FAILED: its verification, from its header)."""
     return {"Path": str(path), "Type": str(header.get("IMAGETYP", "")).strip(), "Object": str(header.get("OBJECT", "")),
             "Filter": str(header.get("FILTER", "")), "Exposure": float(header.get("EXPTIME", 0.0)),
-            "Start": str(header.get("DATE-OBS", ""))}
+            "Start": str(header.get("DATE-OBS", "")), "Check": str(header.get("FRAMECHK", ""))}
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:64]
+def expected_stars(header, pixels: int, density: float, most: int) -> int:
+    """How many stars a frame must show: ``density`` per square degree over its field (from its WCS), at most
+    ``most``; 0 when the header has no usable WCS."""
+    try:
+        area = WCS(header).proj_plane_pixel_area().to_value(u.deg ** 2) * pixels
+    except Exception:  # astropy raises many kinds on a header without a celestial WCS
+        return 0
+    return int(min(most, density * area))
+
+
+def _rejected_before(night: Path, series: str) -> list[dict]:
+    """The lights of ``series`` that earlier attempts kept in ``rejected/``, with why (from their headers)."""
+    entries = []
+    for path in sorted((night / "rejected").glob(frame_path(Path(), series, "light", 0).stem[:-3] + "*.fits")):
+        try:
+            header = fits.getheader(path)
+        except (OSError, ValueError):
+            header = fits.Header()
+        why = header.get("FRAMEWHY", "") if header.get("WOHASH") == series_hash(series) else \
+            "set aside: its header names another order"
+        entries.append(frame_entry(path, header) | {"Index": header.get("FRAMEIDX", -1), "Why": str(why)})
+    return entries
+
+
+def _set_cards(header, cards: dict) -> None:
+    for key, value in cards.items():
+        header[key] = fits_text(value) if isinstance(value, str) else value
 
 
 class TelescopeService(Service):
@@ -57,6 +100,7 @@ class TelescopeService(Service):
 
     name = "telescope"
     address_key = "Telescope"
+    requeues_interrupted = True  # its observations recognise their verified frames on disk
 
     def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
         super().__init__(config, journal)
@@ -65,6 +109,11 @@ class TelescopeService(Service):
         self.filters: list[str] | None = None  # read at connect: the order check never asks the wheel
         self.supervisor = Supervisor(config, self.devices, self.log, on_unsafe=self.interrupt,
                                      on_morning=self.warm_up)
+        section = config["Telescope"]
+        self.max_retries = int(section["Max Retries"])
+        self.limits = Limits(slit=float(section["Slit Tolerance"]), pointing=float(section["Pointing Tolerance"]) / 60)
+        self._partial: tuple[str, dict] | None = None  # (order ID, its Details so far)
+        self._bias: dict[tuple[str, tuple[int, int]], BiasLevel] = {}  # (night, binning) -> its bias level
 
     def status_devices(self) -> Devices:
         return self.devices
@@ -90,6 +139,16 @@ class TelescopeService(Service):
             raise NotConnectedError(f"the filter wheel has not been reached since this daemon started, so its "
                                     f"filters are unknown ({self._device_problem})")
         return validate_observation(work_order, filters=self.filters)
+
+    def not_ready(self) -> str:
+        if self.filters is None:
+            return f"the filter wheel has not been read yet ({self._device_problem})"
+        return ""
+
+    def partial_details(self) -> dict | None:
+        if self._partial is None or self._partial[0] != self._running:
+            return None
+        return self._partial[1]
 
     def ready(self, order: Observation) -> str | None:
         """Safe to open, and the target above the altitude limit: checked before anything moves."""
@@ -149,17 +208,18 @@ class TelescopeService(Service):
 
         night = night_folder(self.data, mount.time)
         night.mkdir(parents=True, exist_ok=True)
+        series = order.resume or order.id  # an order resuming an earlier one finds that one's frames
+        frames: list[dict] = []
+        rejected: list[dict] = []
+        self._partial = (order.id, {"Frames": frames, "Rejected": rejected, "Night": str(night)})
         self._cool(camera, step)
-        stem = _safe(order.resume or order.id)  # an order resuming an earlier one finds its frames
         cards = {"WO_ID": order.id, "OBSERVER": order.user}  # transliterated to ASCII, long ones CONTINUEd
         if order.object_type:
             cards["OBJTYPE"] = order.object_type
-        written: list[Path] = []
-        frames: list[dict] = []
 
         def save(frame, kind: str, i: int) -> None:
-            path = frame.write(night / f"{stem}_{kind}_{i:03d}.fits", overwrite=True)
-            written.append(path)
+            _set_cards(frame.header, identity_cards(series, i, []))
+            path = frame.write(frame_path(night, series, kind, i), overwrite=True)
             frames.append(frame_entry(path, frame.header))
             self.latest_frame = frames[-1] | {"Order": order.id}
 
@@ -182,42 +242,156 @@ class TelescopeService(Service):
                         save(camera.expose(FLAT_SECONDS, imagetyp="FLAT", header=cards), f"flat{order.filter}", i)
                 finally:
                     dome.action("FlatLamp", "off")
-        step("opening the dome", timing="Opening")
-        if dome.shutter != ShutterState.OPEN:
-            self.supervisor.note_opened()
-            dome.open_shutter()
-        step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}", timing="Slewing")
-        if mount.at_park:
-            mount.unpark()
-        mount.slew_to(order.target)
-        dome.slew_to_azimuth(round(float(mount.altaz.az.deg), 1) % 360.0)
-        step(f"filter {order.filter}")
-        wheel.select(order.filter)
+        rejected.extend(_rejected_before(night, series))
+        todo = []
+        for i in range(order.count):  # what earlier attempts left: verified frames count, anything else is moved
+            path = frame_path(night, series, "light", i)
+            ok, why = verified(path, series, i)
+            if ok:
+                frames.append(frame_entry(path, fits.getheader(path)))
+                continue
+            if why:
+                rejected.append(self._set_aside(path, order.id, i, f"found on disk but {why}"))
+            todo.append(i)
+        if len(todo) < order.count:
+            self.log.info("%s: %d of %d frames verified on disk; taking the other %d", order.id,
+                          order.count - len(todo), order.count, len(todo))
+        if todo:
+            bias = self._bias_level(night, camera, cards, step)
+            step("opening the dome", timing="Opening")
+            if dome.shutter != ShutterState.OPEN:
+                self.supervisor.note_opened()
+                dome.open_shutter()
+            step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}", timing="Slewing")
+            if mount.at_park:
+                mount.unpark()
+            mount.slew_to(order.target)
+            if not mount.tracking:
+                mount.tracking = True  # a slew leaves most mounts tracking; one that does not is told to
+            dome.slew_to_azimuth(round(float(mount.altaz.az.deg), 1) % 360.0)
+            step(f"filter {order.filter}")
+            wheel.select(order.filter)
         # OBJECT names the target: the order's Object, else the order ("Type of object" is only "Galaxy").
         name = order.object or f"WO {order.id}"
         slave = DomeSlave(dome, mount, tolerance=float(self.config["Telescope"]["Dome Tolerance"]),
                           period=self.supervisor.period, stopped=cancelled, log=self.log)
-        with slave:  # the slit follows the telescope through the whole sequence
-            for i in range(order.count):
-                done = night / f"{stem}_light_{i:03d}.fits"
-                if done.exists():  # taken before a safety interruption: resumed, not taken twice
-                    written.append(done)
-                    frames.append(frame_entry(done, fits.getheader(done)))
-                    continue
-                step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s", order.exposure_time,
-                     timing="Exposures")
-                save(camera.expose(order.exposure_time, object=name, header=cards), "light", i)
+        if todo:
+            with slave:  # the slit follows the telescope through the whole sequence
+                for i in todo:
+                    step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s", order.exposure_time,
+                         timing="Exposures")
+                    frame, problems = self._light(order, i, name, cards, bias, cancelled)
+                    if problems:
+                        rejected.append(self._keep_rejected(frame, night, series, order.id, i, problems))
+                        raise OrderInterrupted(f"frame {i + 1} rejected: {'; '.join(problems)}")
+                    _set_cards(frame.header, identity_cards(series, i, []))
+                    path = frame.write(frame_path(night, series, "light", i), overwrite=True)
+                    frames.append(frame_entry(path, frame.header))
+                    self.latest_frame = frames[-1] | {"Order": order.id}
         step("handing the night to the preprocessor", timing="Hand-off")
         handed, receipt = self._hand_to_preprocessor(order, night)
         durations[phase[0]] = durations.get(phase[0], 0.0) + time.monotonic() - phase[1]
         durations["Total"] = time.monotonic() - began
         following = "dome slaved itself" if slave.by_itself else f"dome re-centred {slave.turns} times"
-        details = {"Frames": frames, "Night": str(night), "Preprocessor Order": receipt,
+        lights = sum(f["Type"] == "LIGHT" for f in frames)
+        details = {"Frames": frames, "Rejected": rejected, "Night": str(night), "Preprocessor Order": receipt,
                    "Durations": {k: round(v, 3) for k, v in durations.items()},
                    "Dome": {"Turns": slave.turns, "Worst Offset": round(float(slave.worst), 2),
                             "Slaved": bool(slave.by_itself)}}
-        return Result(f"{len(written)} frames in {night}; {following}, at most {slave.worst:.1f} deg off the "
-                      f"telescope; {handed}", details)
+        self._partial = None
+        rejects = f" ({len(rejected)} rejected and retaken)" if rejected else ""
+        return Result(f"{lights} of {order.count} lights verified{rejects}, {len(frames)} frames in {night}; "
+                      f"{following}, at most {slave.worst:.1f} deg off the telescope; {handed}", details)
+
+    def _light(self, order: Observation, i: int, name: str, cards: dict, bias: BiasLevel | None,
+               cancelled: Callable[[], bool]):
+        """Take light ``i`` under an `ExposureWatch`; returns the frame and why it fails (empty: verified).
+
+        Raises `OrderInterrupted` when the dome or mount break the limits before or during the exposure
+        (the exposure is then aborted: nothing blind is written)."""
+        d = self.devices
+        exposing = [False]
+        breaches: list[str] = []
+
+        def on_breach(sentence: str) -> None:
+            breaches.append(sentence)
+            if exposing[0]:
+                self.log.warning("%s: exposure %d: %s; aborting it", order.id, i + 1, sentence)
+                try:
+                    d.camera.abort_exposure()
+                except DriverError as exc:
+                    self.log.warning("%s: cannot abort the exposure: %s", order.id, exc)
+
+        with ExposureWatch(d.dome, d.mount, order.target, limits=self.limits, period=self.supervisor.period,
+                           on_breach=on_breach) as watch:
+            if "unreadable" in watch.record.breaches:  # the link, not the sky: the devices dropped
+                raise CommunicationError(watch.record.breaches["unreadable"])
+            if breaches:
+                raise OrderInterrupted(f"exposure {i + 1} not started: {'; '.join(breaches)}")
+            exposing[0] = True
+            try:
+                frame = d.camera.expose(order.exposure_time, object=name, header=cards)
+            except OperationCancelledError:
+                if breaches and not cancelled():
+                    raise OrderInterrupted(f"exposure {i + 1} aborted: {'; '.join(breaches)}") from None
+                raise
+            finally:
+                exposing[0] = False
+        problems = watch.record.problems
+        stats = measure(frame.data, float(d.camera.max_adu))
+        telescope = self.config["Telescope"]
+        problems += check_light(stats, bias=bias, max_saturated=float(telescope["Max Saturated"]),
+                                expected_stars=expected_stars(frame.header, frame.data.size,
+                                                              float(telescope["Star Density"]),
+                                                              int(telescope["Min Stars"])))
+        _set_cards(frame.header, watch.record.cards() | stats.cards())
+        return frame, problems
+
+    def _bias_level(self, night: Path, camera, cards: dict, step) -> BiasLevel:
+        """The level and noise of a bias of this camera and binning tonight, the image check's floor: the night's
+        own bias frames, else one taken now and kept in the night (``reference_bias_BxB.fits``)."""
+        binning = tuple(camera.binning)
+        key = (str(night), binning)
+        if key not in self._bias:
+            for path in sorted(night.glob("*_bias_*.fits")):
+                try:
+                    header = fits.getheader(path)
+                    if (header.get("XBINNING", 1), header.get("YBINNING", 1)) == binning:
+                        self._bias[key] = bias_level(fits.getdata(path))
+                        break
+                except (OSError, ValueError):
+                    continue
+            else:
+                step("a reference bias for the image checks", timing="Calibration")
+                frame = camera.expose(0.0, light=False, header=cards)
+                frame.write(night / f"reference_bias_{binning[0]}x{binning[1]}.fits", overwrite=True)
+                self._bias[key] = bias_level(frame.data)
+        return self._bias[key]
+
+    def _keep_rejected(self, frame, night: Path, series: str, order_id: str, i: int, problems: list[str]) -> dict:
+        """Write a frame that failed its checks to ``rejected/``, marked; the Details' entry for it."""
+        _set_cards(frame.header, identity_cards(series, i, problems))
+        folder = night / "rejected"
+        folder.mkdir(exist_ok=True)
+        stem = frame_path(folder, series, "light", i)
+        attempt = 1 + len(list(folder.glob(stem.stem + ".*.fits")))
+        path = frame.write(stem.with_name(f"{stem.stem}.{attempt}.fits"), overwrite=False)
+        self.log.warning("%s: frame %d rejected, kept as %s: %s", order_id, i + 1, path, "; ".join(problems))
+        return frame_entry(path, frame.header) | {"Index": i, "Why": "; ".join(problems)}
+
+    def _set_aside(self, path: Path, order_id: str, i: int, why: str) -> dict:
+        """Move a file that stands where frame ``i`` goes but is not a verified frame of it into ``rejected/``."""
+        folder = path.parent / "rejected"
+        folder.mkdir(exist_ok=True)
+        attempt = 1 + len(list(folder.glob(path.stem + ".*.fits")))
+        moved = folder / f"{path.stem}.{attempt}.fits"
+        os.replace(path, moved)
+        self.log.warning("%s: %s %s; moved to %s and taken again", order_id, path.name, why, moved)
+        try:
+            header = fits.getheader(moved)
+        except (OSError, ValueError):
+            header = fits.Header()
+        return frame_entry(moved, header) | {"Index": i, "Why": why}
 
     def _cool(self, camera, step: Callable[[str], None]) -> None:
         """Cool to the set point before the first frame; every frame (darks too) is then taken at it."""

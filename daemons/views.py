@@ -117,7 +117,7 @@ def observatory(states: dict[str, dict | str]) -> str:
             rows.append([service, "UNREACHABLE", state[:50], "", "", "", "", ""])
             continue
         h, counts = state["Health"], state["Health"]["Orders"]
-        rows.append([service, "healthy" if h["Healthy"] else "UNHEALTHY", h["Worker"][:40], h["Devices"][:30],
+        rows.append([service, _health_word(h), h["Worker"][:40], h["Devices"][:30],
                      counts.get("queued", 0), counts.get("running", 0), counts.get("done", 0), counts.get("failed", 0)])
     parts = [table(["SERVICE", "HEALTH", "WORKER", "DEVICES", "QUEUED", "RUNNING", "DONE", "FAILED"], rows,
                    right=(4, 5, 6, 7))]
@@ -128,21 +128,33 @@ def observatory(states: dict[str, dict | str]) -> str:
             devices.setdefault(kind, entry)
     if devices:
         parts.append(table(["DEVICE", "NAME", "STATE"],
-                           [[kind, d.get("Name", "")[:32], _device_row(kind, d)] for kind, d in devices.items()]))
+                           [[kind, d.get("Name", ""), _device_row(kind, d)] for kind, d in devices.items()]))
     supervised = [(name, s["Safety"]) for name, s in reachable.items() if s["Safety"].get("Supervised")]
     if supervised:
         parts.append("SAFETY  " + _safety_line(supervised[0][1]))
     queue = [o for state in reachable.values() for o in state["Queue"]]
     parts.append(order_table(queue, with_service=True) if queue else "QUEUE  empty")
     problems = [f"{name}: {p}" for name, s in reachable.items() for p in s["Health"]["Problems"]]
+    problems += [f"{name}: not ready: {s['Health']['Not Ready']}" for name, s in reachable.items()
+                 if s["Health"]["Healthy"] and not s["Health"].get("Ready", True)]
     if problems:
         parts.append("PROBLEMS\n" + "\n".join(f"  {p}" for p in problems))
     return "\n\n".join(parts)
 
 
+def _health_word(health: dict) -> str:
+    """READY (accepts orders now), "healthy, not ready" (running, capabilities not read yet), UNHEALTHY."""
+    if not health["Healthy"]:
+        return "UNHEALTHY"
+    return "ready" if health.get("Ready", True) else "NOT READY"
+
+
 def daemon_detail(service: str, health: dict, safety: dict) -> str:
     """``toros status --service NAME``: one daemon's health, and whether it is safe to open (and why not)."""
-    lines = [f"{service}: {'healthy' if health['Healthy'] else 'UNHEALTHY: ' + '; '.join(health['Problems'])}",
+    word = _health_word(health)
+    verdict = {"UNHEALTHY": "UNHEALTHY: " + "; ".join(health["Problems"]),
+               "NOT READY": f"healthy, NOT READY: {health.get('Not Ready', '')}"}.get(word, "healthy, ready")
+    lines = [f"{service}: {verdict}",
              f"  worker: {health['Worker']}; devices: {health['Devices']}; orders: "
              + ", ".join(f"{n} {state}" for state, n in health["Orders"].items() if n)]
     if safety.get("Supervised"):

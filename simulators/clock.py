@@ -62,6 +62,12 @@ class SimClock:
         seconds = real + self._jumped if self.instant else real * self.time_scale
         return self._start + seconds * u.s
 
+    def set_now(self, when: Time) -> None:
+        """Make ``when`` the simulated time now (a restarted observatory resuming its night)."""
+        real = time.monotonic() - self._t0
+        elapsed = real + self._jumped if self.instant else real * self.time_scale
+        self._start = Time(when, scale="utc") - elapsed * u.s
+
     def jump(self, seconds: float) -> None:
         """Instant mode: let ``seconds`` of device time pass at once (an instant exposure's length)."""
         if self.instant and seconds > 0:

@@ -44,12 +44,14 @@ DEFAULTS: dict[str, Any] = {
     "Site": {"Name": "TOROS", "Latitude": -24.6228, "Longitude": -67.3283, "Elevation": 4650.0},
     "Telescope": {"Name": "TOROS", "On Fault": "close", "Minimum Altitude": 15.0, "Focal Length": 3094.0,
                   "Rotation": 0.0, "Dome Tolerance": 4.0, "CCD Set Point": -20.0, "CCD Tolerance": 1.0,
-                  "Cooling Timeout": 1800.0, "CCD Warm Up": 5.0},
+                  "Cooling Timeout": 1800.0, "CCD Warm Up": 5.0, "Slit Tolerance": 10.0, "Pointing Tolerance": 6.0,
+                  "Min Stars": 5, "Star Density": 100.0, "Max Saturated": 0.02, "Max Retries": 5},
     "Web": {"IP": "127.0.0.1", "Port": 8080, "Allow Orders": False, "Refresh": 1.0},
     "Scheduler": {"Default Priority": 5.0, "Probability Scale": 10.0, "Priority Rules": [], "Minimum Altitude": 30.0,
                   "Maximum Airmass": 2.0, "Moon Separation": 30.0, "Slew Rate": 3.0, "Settle": 10.0,
                   "Filter Change": 15.0, "Readout": 5.0},
-    "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False},
+    "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False,
+                  "State File": None},
     "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,
                "Max Wind Gust": 18.0, "Max Humidity": 90.0, "Max Cloud Cover": 70.0, "Max Data Age": 300.0,
                "Hold Off": 900.0, "Close Within": 60.0, "Check Interval": 10.0, "Idle Close": 1800.0},
@@ -291,6 +293,12 @@ def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
     if mount is not None:
         mount.min_altitude = float(config["Telescope"]["Minimum Altitude"])
     camera = built.get("Camera")
+    if observatory is not None and camera is observatory.camera:
+        # One world: the simulated camera sees through the devices configured beside it, a serial dome or an
+        # Alpaca mount included, not through simulated ones that nothing drives.
+        for attribute, kind in (("dome", "Dome"), ("mount", "Mount"), ("filter_wheel", "Filter Wheel")):
+            if built.get(kind) is not None:
+                setattr(camera, attribute, built[kind])
     if camera is not None:
         site = config["Site"]
         camera.context = FrameContext(

@@ -94,8 +94,10 @@ async function post(path, body) {
 
 function renderQueues(services, allow) {
   $("services").replaceChildren(...Object.entries(services).map(([name, s]) => {
-    const ok = s.Reachable && s.Health && s.Health.Healthy;
-    const text = !s.Reachable ? `${name}: unreachable` : `${name}: ${ok ? s.Health.Worker : "UNHEALTHY " + s.Health.Problems.join("; ")}`;
+    const ok = s.Reachable && s.Health && s.Health.Healthy && s.Health.Ready !== false;
+    const text = !s.Reachable ? `${name}: unreachable`
+      : !s.Health.Healthy ? `${name}: UNHEALTHY ${s.Health.Problems.join("; ")}`
+      : s.Health.Ready === false ? `${name}: not ready: ${s.Health["Not Ready"]}` : `${name}: ${s.Health.Worker}`;
     return el("span", { class: "service " + (ok ? "good" : "bad"), title: s.Error || (s.Health && s.Health.Devices) || "", text });
   }));
   // Rows are kept and updated in place (keyed by service and ID), never rebuilt: a Cancel button that

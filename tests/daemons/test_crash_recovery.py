@@ -53,30 +53,37 @@ class Daemon:
         assert self.process.wait(timeout=30) == 0
 
 
-def test_sigkill_mid_observation(tmp_path):
+def test_sigkill_mid_observation_resumes_from_the_verified_frames_on_disk(tmp_path):
     config = write_config(tmp_path, time_scale=100.0)  # a 30 s exposure takes 0.3 s
     daemon = Daemon("telescope", config)
-    long = {**DOC_OBSERVATION, "ID": "long", "Number of Exposures": 20, "Calibration Frames": "No", "Priority": 9}
+    long = {**DOC_OBSERVATION, "ID": "long", "Number of Exposures": 12, "Calibration Frames": "No", "Priority": 9}
     later = {**DOC_OBSERVATION, "ID": "later", "Number of Exposures": 1, "Calibration Frames": "No", "Priority": 1}
     proxy = daemon.proxy()
     proxy.front_desk(long)
     proxy.front_desk(later)
     deadline = time.monotonic() + 60
-    while "exposure 2 of 20" not in proxy.status("long")["Progress"]:
+    while "exposure 4 of 12" not in proxy.status("long")["Progress"]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     daemon.kill()
+    night = next((tmp_path / "data").iterdir())
+    before = {p.name: p.stat().st_mtime_ns for p in night.glob("long_light_*.fits")}
+    assert 3 <= len(before) < 12
 
     daemon = Daemon("telescope", config)
     try:
         proxy = daemon.proxy()
-        interrupted = proxy.status("long")
-        assert interrupted["State"] == "failed" and "interrupted" in interrupted["Error"]
+        resumed = wait_state(proxy, "long", timeout=120)
+        assert resumed["State"] == "done", resumed
+        texts = [s["Text"] for s in resumed["Steps"]]
+        assert any("interrupted: the daemon stopped" in t for t in texts)
+        assert f"12 of 12 lights verified" in resumed["Result"]
+        paths = sorted(Path(f["Path"]).name for f in resumed["Details"]["Frames"])
+        assert paths == [f"long_light_{i:03d}.fits" for i in range(12)]  # every frame, from both attempts
+        assert all((night / name).stat().st_mtime_ns == t for name, t in before.items())  # none taken twice
         assert wait_state(proxy, "later", timeout=120)["State"] == "done"
         assert proxy.front_desk(later)["Duplicate"]  # a resubmission is not run again
-        night = next((tmp_path / "data").iterdir())
         assert len(list(night.glob("later_light_*.fits"))) == 1
-        assert 1 <= len(list(night.glob("long_light_*.fits"))) < 20
     finally:
         daemon.stop()
 

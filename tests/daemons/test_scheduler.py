@@ -21,6 +21,9 @@ class Night:
     def __init__(self, tmp_path, **sections) -> None:
         # The whole night from dusk: at x1000 about 35 s of test before dawn.
         simulator = {"Start": "2026-09-24T23:50:00"} | sections.pop("Simulator", {})
+        # The plans are of 600 s blocks in V under a nearly full Moon: such frames saturate, and the frame checks
+        # (tests/daemons/test_frame_checks.py) would reject them; here the plan is under test, not the frames.
+        sections["Telescope"] = {"Max Saturated": 1.0} | sections.get("Telescope", {})
         config = make_config(tmp_path, Scheduler={"Priority Rules": RULES}, Simulator=simulator, **sections)
         self.stack = Stack(config)
         config.data["Telescope Address"]["Port"] = self.stack.telescope.server.port

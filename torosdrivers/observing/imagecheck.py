@@ -1,0 +1,108 @@
+"""Whether a light frame's pixels agree that sky reached the sensor.
+
+The exposure record (`torosdrivers.observing.record`) says what the devices
+reported; the image is the second witness. Measured with ``sep`` (the
+SExtractor algorithms as a library: a meshed background with its RMS and
+source extraction, whole-array C, about 0.1 s for a 2k x 2k frame here),
+chosen over photutils for its speed on every frame and its small footprint.
+A light fails when:
+
+- **no light reached it**: the background stands less than
+  `SKY_SIGMAS` times the bias noise above the bias level (a closed shutter,
+  a slit turned away, a parked and covered tube), and no star is found;
+- **it is saturated**: more than ``max_saturated`` of its pixels at the
+  camera's full scale (the Sun, a lamp, a dome light);
+- **stars are missing where the field has them**: fewer than
+  ``expected_stars`` sources (clouds, fog, a blocked beam). The caller
+  decides how many the field should hold; a field too small to be sure of
+  any (a test's 128-pixel frame) expects none.
+
+The bias level and noise come from a bias frame of the same camera and
+binning (the night's own, or one taken for the purpose): a dark current of a
+warm camera can lift a closed frame above it, which is why the record, not
+the image alone, decides for the shutter and the slit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sep
+
+__all__ = ["ImageStats", "BiasLevel", "measure", "bias_level", "check_light", "SKY_SIGMAS"]
+
+#: How many bias-noise sigmas above the bias level the background of a light must stand.
+SKY_SIGMAS = 3.0
+#: Detection threshold for stars, in background sigmas, and their least area in pixels.
+STAR_SIGMAS, STAR_AREA = 5.0, 5
+
+
+@dataclass(frozen=True)
+class ImageStats:
+    """A frame's measured background, noise, stars and saturation."""
+
+    background: float  # ADU, sep's global background
+    rms: float  # ADU
+    stars: int  # sources above STAR_SIGMAS of at least STAR_AREA pixels
+    saturated: float  # fraction of pixels at full scale
+
+    def cards(self) -> dict[str, object]:
+        return {"CHKBKG": round(self.background, 2), "CHKRMS": round(self.rms, 3), "CHKSTARS": self.stars,
+                "CHKSAT": round(self.saturated, 6)}
+
+
+@dataclass(frozen=True)
+class BiasLevel:
+    """The level and noise of a bias frame (ADU)."""
+
+    level: float
+    noise: float
+
+
+def _floats(data: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def bias_level(data: np.ndarray) -> BiasLevel:
+    """Median and robust noise (1.4826 MAD) of a bias frame."""
+    values = _floats(data)
+    level = float(np.median(values))
+    return BiasLevel(level, float(1.4826 * np.median(np.abs(values - level))))
+
+
+def measure(data: np.ndarray, saturation: float) -> ImageStats:
+    """Background, noise, star count and saturated fraction of ``data`` (``saturation``: full scale, ADU)."""
+    values = _floats(data)
+    saturated = float(np.count_nonzero(values >= 0.98 * saturation)) / values.size
+    box = max(8, min(64, min(values.shape) // 4))
+    background = sep.Background(values, bw=box, bh=box)
+    rms = float(background.globalrms)
+    stars = 0
+    if rms > 0:
+        residual = values - background.back()
+        sep.set_extract_pixstack(max(300_000, values.size // 4))
+        try:
+            stars = len(sep.extract(residual, STAR_SIGMAS, err=rms, minarea=STAR_AREA))
+        except Exception as exc:  # sep raises a bare Exception when a crowded or flooded frame overflows it
+            if "pixel buffer full" not in str(exc) and "object buffer full" not in str(exc):
+                raise
+            stars = -1  # too many to count: a flooded frame (the saturation check names it)
+    return ImageStats(float(background.globalback), rms, stars, saturated)
+
+
+def check_light(stats: ImageStats, *, bias: BiasLevel | None, expected_stars: int = 0,
+                max_saturated: float = 0.02) -> list[str]:
+    """Why a light's pixels say no sky from the target reached the sensor (empty: they agree it did)."""
+    problems = []
+    if bias is not None and stats.stars == 0:
+        floor = bias.level + SKY_SIGMAS * max(bias.noise, 0.5)
+        if stats.background < floor:
+            problems.append(f"no light in the image: its background {stats.background:.1f} ADU is at the bias "
+                            f"level ({bias.level:.1f} +- {bias.noise:.1f} ADU) and no star was found")
+    if stats.saturated > max_saturated:
+        problems.append(f"{100 * stats.saturated:.1f}% of the pixels are saturated (at most "
+                        f"{100 * max_saturated:g}%)")
+    if expected_stars > 0 and 0 <= stats.stars < expected_stars:
+        problems.append(f"{stats.stars} stars found where the field should show at least {expected_stars}")
+    return problems
