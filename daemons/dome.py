@@ -54,6 +54,11 @@ class DomeService(Service):
             return "not safe to open: " + "; ".join(state.reasons)
         return None
 
+    def not_ready(self) -> str:
+        if self.actions is None:
+            return f"the dome's actions are not known yet ({self._device_problem})"
+        return ""
+
     def validate(self, work_order) -> DomeOrder:
         if self.actions is None:
             raise NotConnectedError(f"the dome has not been reached since this daemon started, so its actions are "

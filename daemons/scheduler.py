@@ -151,6 +151,11 @@ class SchedulerService(Service):
             raise NotConnectedError(f"the telescope daemon at {self.config.url('Telescope')}: {exc}") from None
 
     # -- orders ----------------------------------------------------------------------------
+    def not_ready(self) -> str:
+        if self.filters is None:
+            return f"the telescope daemon's filters are not known yet ({self._device_problem})"
+        return ""
+
     def validate(self, work_order: Any) -> ScheduledOrder:
         if self.filters is None:
             raise NotConnectedError(f"the telescope daemon has not been reached since this daemon started, so its "
