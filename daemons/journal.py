@@ -289,6 +289,13 @@ class Journal:
                         (note, "" if same else f"{utc_stamp()}\t{note}\n", int(retry), details, order_id))
             self._wake.notify_all()
 
+    def supersede(self, prefix: str, note: str) -> None:
+        """Replace the progress of queued orders whose note starts with ``prefix`` (a wait whose reason has
+        passed), without a step: the next check of each order writes its own reason again."""
+        with self._lock:
+            self._write("UPDATE orders SET progress = ? WHERE state = 'queued' AND substr(progress, 1, ?) = ?",
+                        (note, len(prefix), prefix))
+
     def progress(self, order_id: str, text: str) -> None:
         """Note a running order's progress. Not synced on its own: a crash can only lose a progress
         line (the next durable commit carries it to disk), and a busy worker's syncs would slow accepts."""

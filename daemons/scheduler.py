@@ -113,6 +113,7 @@ class SchedulerService(Service):
                                    filter_change=float(s["Filter Change"]), readout=float(s["Readout"]))
         self.filters: list[str] | None = None
         self.blocks: dict[str, BlockState] = {}
+        self._notes: dict[str, str] = {}  # order ID -> the last "next:"/"waiting:" note, said once per change
         self._expanded: set[str] = set()
         self._grid = None
         self._visibility: tuple[frozenset, list[Block], Any] | None = None  # pending IDs, their blocks, observable()
@@ -223,7 +224,10 @@ class SchedulerService(Service):
                 self.blocks[block.id] = block
             self._expanded.add(order.id)
             self._keep(*new, orders=(order.id,))
-            self.journal.start(order.id, f"{len(new)} target(s) planned; priority {order.priority:g}: {new[0].why}")
+            urgent = "; time-critical: handed to the telescope at priority 10 when observable, preempting what " \
+                     "runs there" if order.time_critical else ""
+            self.journal.start(order.id, f"{len(new)} target(s) planned; priority {order.priority:g}: {new[0].why}"
+                                         f"{urgent}")
             self.log.info("%s: %d target(s), priority %g (%s)", order.id, len(new), order.priority, new[0].why)
 
     def _follow(self, telescope) -> None:
@@ -346,6 +350,7 @@ class SchedulerService(Service):
             self._keep(block)
             self.log.warning("%s: %s", block.id, block.outcome)
         self.last_plan = plan
+        self._say_what_waits(plan, now)
         urgent = [b for b in urgent if b.state == "pending"]
         if may_interrupt and urgent:
             first = self._plan(urgent, grid, now).slots[:1]
@@ -355,6 +360,27 @@ class SchedulerService(Service):
         if at_telescope or not plan.slots or not self._due(plan.slots[0], now, grid):
             return  # the telescope is busy, or the first block's time has not come (planned again next turn)
         self._hand_on(telescope, self.blocks[plan.slots[0].block.id], preempt=[])
+
+    def _say_what_waits(self, plan: Plan, now: Time) -> None:
+        """Each running order's next planned target and when (or that none has a slot tonight yet), as a step
+        when it changes: an operator sees why a planned block waits, not only that it was planned."""
+        first: dict[str, Any] = {}
+        for slot in plan.slots:
+            order = self.blocks[slot.block.id].order
+            first.setdefault(order, slot)
+        for order in {b.order for b in self.blocks.values() if b.state == "pending"}:
+            slot = first.get(order)
+            if slot is None:
+                note = "waiting: none of its pending targets has a slot tonight yet (Moon, altitude, window " \
+                       "or the night's other targets)"
+            else:
+                block = self.blocks[slot.block.id]
+                wait = (slot.start - now).to_value("s")
+                when = "now" if wait <= 60 else f"at {slot.start.utc.isot[11:16]} UTC"
+                note = f"next: {block.name} {when}, priority {10.0 if block.time_critical else min(block.priority, 9.9):g}"
+            if self._notes.get(order) != note:
+                self._notes[order] = note
+                self.journal.progress(order, note)
 
     @staticmethod
     def _due(slot, now: Time, grid) -> bool:

@@ -458,6 +458,8 @@ class Service(abc.ABC):
                 self.log.error("%s failed: %s", order_id, error)
                 return
             self.log.info("running %s", order_id)
+            # Safe now (this one runs): a wait for safety noted earlier on other orders no longer holds.
+            self.journal.supersede("waiting: not safe", f"queued behind {order_id} (safe now)")
             self._interrupt.clear()
             result = self.run(order, lambda text, seconds=0.0: self._progress(order_id, text, seconds),
                               lambda: (self.journal.cancel_requested(order_id) or self._stop.is_set()
