@@ -28,6 +28,7 @@ from torosdrivers.lifecycle import wait_for_stop
 
 from .cli import start_process
 from .logs import fatal
+from .security import guard_of
 
 __all__ = ["DeviceServer", "main"]
 
@@ -64,6 +65,8 @@ class DeviceServer:
             discovery_port=DISCOVERY_PORT if discovery else None,
             server_name="TOROS device server",
             location=str(config["Site"]["Name"]),
+            # The daemons' Security rules on this door too; the token as HTTP Basic, as Alpaca clients send it.
+            guard=guard_of(config, "the device server", basic=True),
         )
 
     def start(self) -> "DeviceServer":

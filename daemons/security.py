@@ -12,14 +12,18 @@ on a daemon that does not answer within its timeout.
 from __future__ import annotations
 
 import http.client
-import ipaddress
+import logging
 import ssl
+import time
 import xmlrpc.client
 from pathlib import Path
 
 from torosdrivers.config import Config
+from torosdrivers.httpguard import Guard, host_problem
 
-__all__ = ["server_tls", "token_of", "service_proxy", "host_problem"]
+__all__ = ["server_tls", "token_of", "service_proxy", "host_problem", "guard_of"]
+
+log = logging.getLogger("toros.security")
 
 
 def token_of(config: Config) -> str | None:
@@ -29,38 +33,41 @@ def token_of(config: Config) -> str | None:
 
 
 def server_tls(config: Config) -> ssl.SSLContext | None:
-    """The daemons' TLS context, or None for plain HTTP."""
+    """The daemons' TLS context, or None for plain HTTP. A certificate expired, or expiring within
+    `EXPIRY_WARNING_DAYS`, is logged (clients will refuse it, or soon will)."""
     security = config["Security"]
     if not security["TLS Certificate"]:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(security["TLS Certificate"], security["TLS Key"])
+    _warn_expiry(str(security["TLS Certificate"]))
     return context
 
 
-def host_problem(host: str | None, allowed_hosts, what: str = "this daemon's") -> str | None:
-    """Why a request's ``Host`` header is refused (DNS rebinding), or None.
+#: Days before its end from which a certificate's expiry is logged at every start.
+EXPIRY_WARNING_DAYS = 30
 
-    An IP address, or a name in ``Security.Allowed Hosts``, is accepted; no
-    header at all (an HTTP/1.0 script) is too.
-    """
-    if host is None:
-        return None
-    name = host.strip().lower()
-    if name.startswith("["):
-        name = name[1:].partition("]")[0]
-    elif name.count(":") == 1:
-        name = name.partition(":")[0]
-    try:
-        ipaddress.ip_address(name)
-        return None
-    except ValueError:
-        pass
-    if name in allowed_hosts:
-        return None
-    shown = host if len(host) <= 80 else host[:77] + "..."
-    return f"Host {shown!r} is not {what}: use its IP address, or add the name to Security.Allowed Hosts"
+
+def _warn_expiry(path: str) -> None:
+    try:  # the standard library's own PEM reader (private, but in every CPython 3); no new dependency for a date
+        ends = ssl.cert_time_to_seconds(ssl._ssl._test_decode_cert(path)["notAfter"])  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, ValueError, OSError, ssl.SSLError):
+        return
+    left = (ends - time.time()) / 86400
+    if left < 0:
+        log.error("TLS certificate %s expired %.0f days ago: clients refuse it; renew it", path, -left)
+    elif left < EXPIRY_WARNING_DAYS:
+        log.warning("TLS certificate %s expires in %.0f days: renew it", path, left)
+
+
+def guard_of(config: Config, who: str, *, basic: bool = False) -> Guard:
+    """The ``Security`` section as a `torosdrivers.httpguard.Guard` for one HTTP door."""
+    security = config["Security"]
+    return Guard(allowed=config.allowed_networks, allowed_hosts=security["Allowed Hosts"],
+                 allowed_origins=security["Allowed Origins"], token=token_of(config), basic=basic,
+                 max_request_bytes=int(security["Max Request Bytes"]), client_timeout=float(security["Client Timeout"]),
+                 max_connections=int(security["Max Connections"]), tls=server_tls(config), who=who)
 
 
 class _Timeout:

@@ -219,7 +219,12 @@ def build_devices(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
     address = config.device_server
     if address is None:
         return build_hardware(config, kinds)
-    return _finish(config, {kind: _ALPACA[kind]()(address, 0) for kind in kinds}, None)
+    built = {kind: _ALPACA[kind]()(address, 0) for kind in kinds}
+    security = config["Security"]
+    token = Path(security["Token File"]).read_text().strip() if security["Token File"] else None
+    for device in built.values():  # the device server applies the daemons' Security rules: so do its clients
+        device.use_security(token, security["TLS Certificate"] or None)
+    return _finish(config, built, None)
 
 
 def _alpaca_class(module: str, name: str):

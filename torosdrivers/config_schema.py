@@ -104,6 +104,39 @@ def _file(*, must_exist: bool = False, optional: bool = False) -> Check:
     return check
 
 
+def _secret(*, token: bool) -> Check:
+    """A token file or TLS key, held as sshd holds its keys: readable, not by every user, a token not empty."""
+    readable = _file(must_exist=True, optional=True)
+
+    def check(value: Any) -> str | None:
+        problem = readable(value)
+        if problem or not value:
+            return problem
+        path = Path(os.path.expanduser(value))
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o004:
+            return (f"is readable by every user of this machine (mode {mode:o}): 'chmod o-rwx' it, as sshd asks "
+                    "of its keys")
+        if token and not path.read_bytes().strip():
+            return "is empty: a token file holds one secret line (an empty secret would let anyone in)"
+        return None
+
+    return check
+
+
+def _tls_pair(certificate: str, key: str) -> str | None:
+    """Why a certificate and key cannot serve TLS (a garbage file, a key of another certificate), or None."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(os.path.expanduser(certificate), os.path.expanduser(key))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return (f"Security: TLS Certificate {certificate!r} and TLS Key {key!r}: cannot be loaded as a PEM "
+                f"certificate and its key ({exc})")
+    return None
+
+
 def _folder(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return "expected a folder path"
@@ -183,8 +216,8 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
         "Max Request Bytes": _number(1024, 64 * 2**20, integer=True),
         "Max Connections": _number(1, 4096, integer=True),
         "Client Timeout": _number(0, 3600, above=True),
-        "Token File": _file(must_exist=True, optional=True),
-        "TLS Certificate": _file(must_exist=True, optional=True), "TLS Key": _file(must_exist=True, optional=True),
+        "Token File": _secret(token=True),
+        "TLS Certificate": _file(must_exist=True, optional=True), "TLS Key": _secret(token=False),
     },
     "Site": {"Name": _text, "Latitude": _number(-90, 90), "Longitude": _number(-180, 360),
              "Elevation": _number(-500, 9000)},
@@ -302,6 +335,11 @@ def check(data: dict[str, Any]) -> list[str]:
     security = data.get("Security")
     if isinstance(security, dict) and bool(security.get("TLS Certificate")) != bool(security.get("TLS Key")):
         problems.append("Security: TLS Certificate and TLS Key go together; give both or neither")
+    elif isinstance(security, dict) and security.get("TLS Certificate") and not any(
+            p.startswith(("Security.TLS Certificate", "Security.TLS Key")) for p in problems):
+        problem = _tls_pair(str(security["TLS Certificate"]), str(security["TLS Key"]))
+        if problem:
+            problems.append(problem)
     devices = data.get("Devices")
     if not isinstance(devices, dict):
         return problems + [f"Devices: {_show(devices)}: expected a mapping of {list(_KINDS)}"]

@@ -214,8 +214,11 @@ def secured(tmp_path):
     token = tmp_path / "token"
     token.write_text("s3cret-token\n")
     token.chmod(0o600)
+    key = tmp_path / "key.pem"  # held as sshd holds keys: not readable by every user
+    key.write_bytes((TLS / "key.pem").read_bytes())
+    key.chmod(0o600)
     config = make_config(tmp_path, Security={"Token File": str(token), "TLS Certificate": str(TLS / "cert.pem"),
-                                             "TLS Key": str(TLS / "key.pem")})
+                                             "TLS Key": str(key)})
     s = Stack(config)
     yield s
     s.stop()

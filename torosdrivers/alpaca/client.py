@@ -9,12 +9,14 @@ class that names the device, the member and what the server said.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import itertools
 import json
 import logging
 import re
 import socket
+import ssl
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +71,8 @@ class TimeoutSession(requests.Session):
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs["timeout"] = self.timeout
+        if self.verify is not True:  # a configured certificate: REQUESTS_CA_BUNDLE must not replace it
+            kwargs["verify"] = self.verify
         if not wire.isEnabledFor(logging.DEBUG):
             return super().request(method, url, **kwargs)
         wire.debug("> %s %s %s", method, url, kwargs.get("params") or kwargs.get("data") or "")
@@ -94,8 +98,17 @@ class AlpacaLink:
         self.device = device
         self.label = label
         self.session = TimeoutSession(timeout)
+        self.tls: ssl.SSLContext | None = None  # set by `secure` for an HTTPS server
         device.rqs = self.session  # alpyca sends every property and method through .rqs
         self._ctid = itertools.count(1)
+
+    def secure(self, token: str | None, certificate: str | None) -> None:
+        """Credentials and TLS for every request, alpyca's and the image download alike."""
+        self.session.auth = ("toros", token) if token else None
+        if certificate:
+            self.session.verify = certificate
+            self.tls = ssl.create_default_context(cafile=certificate)
+            self.device.base_url = "https://" + self.device.base_url.split("://", 1)[1]
 
     @property
     def base_url(self) -> str:
@@ -132,9 +145,15 @@ class AlpacaLink:
         path = (f"{urlsplit(self.base_url).path}/{member.lower()}?ClientID={_alpyca_client_id()}"
                 f"&ClientTransactionID={next(self._ctid)}")
         deadline = time.monotonic() + timeout
-        connection = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+        tls = self.tls
+        connection = http.client.HTTPSConnection(host.strip("[]"), int(port), timeout=timeout, context=tls) \
+            if tls is not None else http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+        headers = {"Accept": accept}
+        if self.session.auth:
+            user, password = self.session.auth
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         try:
-            connection.request("GET", path, headers={"Accept": accept})
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             if response.status != 200:
                 text = response.read(400).decode("utf-8", "replace").strip()
@@ -215,6 +234,12 @@ class AlpacaDeviceMixin:
         label = f"Alpaca {device_type} {device_number} at {address}"
         self._link = AlpacaLink(alpyca_class(address, device_number), label, timeout)
         return label
+
+    def use_security(self, token: str | None, certificate: str | None = None) -> None:
+        """Reach a guarded server (``toros-devices`` with a ``Security`` section): send ``token`` as the password
+        of HTTP Basic (user ``toros``; ASCOM Remote's scheme, which NINA and alpyca can send too), and speak
+        HTTPS trusting ``certificate`` (a self-signed one works) when given."""
+        self._link.secure(token, certificate)
 
     def _connect(self) -> None:
         self._link.set("Connected", True)

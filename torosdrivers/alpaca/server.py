@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Iterable
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from torosdrivers.alpaca.protocol import (
 )
 from torosdrivers.device import Device
 from torosdrivers.errors import DriverError, NotConnectedError, UnsupportedError
+from torosdrivers.httpguard import Guard, GuardedHandler, GuardedServer
 
 from .members import CameraMembers, Members, members_for, standard_members
 from .params import BadRequest, Params
@@ -64,6 +65,10 @@ class AlpacaServer:
     imagebytes
         Offer ImageBytes; False makes a server that always answers JSON, as
         many do.
+    guard
+        The ``Security`` rules (`torosdrivers.httpguard.Guard`): allowed
+        networks, hosts and origins, the token (HTTP Basic, as Alpaca clients
+        send it), limits and TLS; discovery answers allowed clients only.
 
     Attributes
     ----------
@@ -81,6 +86,7 @@ class AlpacaServer:
         server_name: str = "torosdrivers Alpaca server",
         location: str = "",
         imagebytes: bool = True,
+        guard: Guard | None = None,
     ) -> None:
         self.host = host
         self.imagebytes = imagebytes
@@ -96,6 +102,9 @@ class AlpacaServer:
             unique = str(uuid.uuid5(uuid.NAMESPACE_URL, f"torosdrivers:{kind}:{number}:{device.name}"))
             self.members[(kind, number)] = members_for(device, unique)
         self._transactions = itertools.count(1)
+        # Without a guard of its own (a simulator, a test): any client that reaches it, no token, as before.
+        self.guard = guard or Guard(allowed=("0.0.0.0/0", "::/0"), max_request_bytes=MAX_BODY, client_timeout=60.0,
+                                    who="this Alpaca server")
         self._http = _HTTPServer((host, port), _Handler, self)
         self._discovery_port = discovery_port
         self._discovery: socket.socket | None = None
@@ -128,14 +137,14 @@ class AlpacaServer:
             responder = threading.Thread(target=self._answer_discovery, name="alpaca-discovery", daemon=True)
             responder.start()
             self._threads.append(responder)
-        log.info("Alpaca server on http://%s serving %s", self.address, sorted(self.members))
+        log.info("Alpaca server on %s://%s serving %s", "https" if self.guard.tls else "http", self.address,
+                 sorted(self.members))
         return self
 
     def stop(self) -> None:
         """Stop serving and drop every open connection."""
         self._http.shutdown()
         self._http.server_close()
-        self._http.close_connections()
         if self._discovery is not None:
             self._discovery.close()
             self._discovery = None
@@ -157,8 +166,8 @@ class AlpacaServer:
                 data, sender = sock.recvfrom(1024)
             except OSError:
                 return  # closed by stop()
-            if data.startswith(DISCOVERY_MESSAGE):
-                sock.sendto(reply, sender)
+            if data.startswith(DISCOVERY_MESSAGE) and self.guard.client_allowed(sender[0]):
+                sock.sendto(reply, sender)  # only where clients are allowed: nobody else learns the port
 
     # -- answers ----------------------------------------------------------------------
     def next_transaction(self) -> int:
@@ -196,44 +205,19 @@ _TYPE_NAMES = {"camera": "Camera", "telescope": "Telescope", "dome": "Dome", "fi
                "safetymonitor": "SafetyMonitor", "observingconditions": "ObservingConditions"}
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _HTTPServer(GuardedServer, HTTPServer):
+    """The Alpaca HTTP server behind its guard (`torosdrivers.httpguard`): allowlist, bounded pool, TLS."""
 
     def __init__(self, address, handler, app: AlpacaServer) -> None:
         self.app = app
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
+        self.guard_init(app.guard, "alpaca")
         super().__init__(address, handler)
-
-    def process_request(self, request, client_address):
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request, client_address) -> None:
-        # A client that hangs up mid-reply is routine, not worth a traceback.
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            sockets, self._open = list(self._open), set()
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.guard_socket()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(GuardedHandler, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client's session reuses its connection
     disable_nagle_algorithm = True  # headers and body go out as written, no 40 ms delayed-ACK stall
-    timeout = 60  # an idle or stalled connection is dropped, never held forever
     server: _HTTPServer
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
@@ -249,16 +233,18 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         if app.delay:
             time.sleep(app.delay)
+        if not self.admitted():
+            return
+        length = self.body_length(required=method == "PUT")  # refused before a byte of it is read
+        if length is None:
+            return
         url = urlsplit(self.path)
         try:
             if method == "GET":
+                if length:
+                    self.rfile.read(length)  # a GET's body means nothing here; read, so the next request parses
                 params = Params(url.query, caseless=True)
             else:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    self.close_connection = True  # the unread body cannot be skipped safely
-                    self._text(413, f"request body of {length} bytes is over {MAX_BODY}")
-                    return
                 params = Params(self.rfile.read(length).decode("utf-8", "replace"), caseless=False)
             client_tid = params.transaction_id("ClientTransactionID")
             params.client_id = params.transaction_id("ClientID")
