@@ -60,7 +60,7 @@ def test_put_names_are_case_sensitive(connected):
         ("camera/0/startexposure", {"Light": "true"}, "missing parameter Duration"),
         ("dome/0/slewtoazimuth", {}, "missing parameter Azimuth"),
         ("camera/0/connected", {"Connected": "true", "ClientTransactionID": "-3"}, "ClientTransactionID='-3'"),
-        ("telescope/0/slewtocoordinatesasync", {"RightAscension": "nan", "Declination": "0"}, "not a finite number"),
+        ("telescope/0/slewtocoordinatesasync", {"RightAscension": "abc", "Declination": "0"}, "is not a number"),
     ],
 )
 def test_malformed_requests_get_400_with_a_reason(connected, path, form, reason):
@@ -88,7 +88,7 @@ def test_standard_member_not_implemented_is_0x400(connected):
 
 def test_driver_errors_carry_their_ascom_numbers(connected, server):
     reply = put(connected, "camera/0/startexposure", Duration="-1", Light="true").json()
-    assert reply["ErrorNumber"] == 0x401 and "duration=-1" in reply["ErrorMessage"]
+    assert reply["ErrorNumber"] == 0x401 and "Duration=-1" in reply["ErrorMessage"]
     reply = put(connected, "dome/0/action", Action="Teleport", Parameters="").json()
     assert reply["ErrorNumber"] == 0x40C
     reply = put(connected, "telescope/0/slewtocoordinatesasync", RightAscension="1", Declination="0").json()
@@ -142,3 +142,41 @@ def test_imagearray_without_an_image_is_a_json_error_even_for_imagebytes(connect
 def test_devicestate(connected):
     state = {item["Name"]: item["Value"] for item in get(connected, "dome/0/devicestate").json()["Value"]}
     assert state["ShutterStatus"] == 1 and "Azimuth" in state and "TimeStamp" in state
+
+
+# -- values as the ASCOM interfaces define them (issue 24) -------------------------------------------------
+@pytest.mark.parametrize("member, data", [
+    ("camera/0/startexposure", {"Duration": "1e308", "Light": "true"}),  # over ExposureMax (36,000 s)
+    ("camera/0/startexposure", {"Duration": "nan", "Light": "true"}),
+    ("camera/0/startexposure", {"Duration": "-1", "Light": "true"}),
+    ("camera/0/numx", {"NumX": "-5"}),
+    ("camera/0/numx", {"NumX": "1_0"}),
+    ("camera/0/startx", {"StartX": "100000"}),
+    ("dome/0/slewtoazimuth", {"Azimuth": "1_0"}),
+    ("dome/0/slewtoazimuth", {"Azimuth": "inf"}),
+    ("dome/0/slewtoazimuth", {"Azimuth": "400"}),
+])
+def test_out_of_range_and_loose_numbers_are_invalid_value_never_accepted(strict_server, member, data):
+    base, requests_module = strict_server
+    kind = member.split("/")[0]
+    assert requests_module.put(f"{base}/{kind}/0/connected", data={"Connected": "true", "ClientID": 9},
+                               timeout=5).json()["ErrorNumber"] == 0
+    reply = requests_module.put(f"{base}/{member}", data={**data, "ClientID": 9}, timeout=5)
+    assert reply.status_code == 200 and reply.json()["ErrorNumber"] == 0x401, reply.text
+
+
+@pytest.fixture
+def strict_server():
+    import math
+
+    import requests
+
+    from torosdrivers.alpaca import AlpacaServer
+    from torosdrivers.simulators import SimulatedObservatory
+
+    with SimulatedObservatory(time_scale=math.inf, width=64, height=64) as obs:
+        server = AlpacaServer([obs.camera, obs.dome]).start()
+        try:
+            yield f"http://127.0.0.1:{server.port}/api/v1", requests
+        finally:
+            server.stop()

@@ -218,16 +218,24 @@ class CameraMembers(Members):
     def put_biny(self, p): self._set_bin(1, p.int("BinY"))
     def get_startx(self, q): return self.start[0]
     def get_starty(self, q): return self.start[1]
-    def put_startx(self, p): self.start[0] = p.int("StartX")
-    def put_starty(self, p): self.start[1] = p.int("StartY")
+    def put_startx(self, p): self.start[0] = self._within("StartX", p.int("StartX"), 0, 0)
+    def put_starty(self, p): self.start[1] = self._within("StartY", p.int("StartY"), 1, 0)
     def get_numx(self, q): return self._num(0)
     def get_numy(self, q): return self._num(1)
 
     def _num(self, axis: int) -> int:
         value = self.num[axis]
         return self.camera.sensor_size[axis] // self.bin[axis] if value is None else value
-    def put_numx(self, p): self.num[0] = p.int("NumX")
-    def put_numy(self, p): self.num[1] = p.int("NumY")
+    def put_numx(self, p): self.num[0] = self._within("NumX", p.int("NumX"), 0, 1)
+    def put_numy(self, p): self.num[1] = self._within("NumY", p.int("NumY"), 1, 1)
+
+    def _within(self, name: str, value: int, axis: int, least: int) -> int:
+        """A subframe value checked when it is set (ASCOM: InvalidValue), against the sensor at the binning."""
+        most = self.camera.sensor_size[axis] // self.bin[axis]
+        if not least <= value <= most:
+            raise InvalidValueError(f"{name}={value}: expected {least} to {most} (the sensor at binning "
+                                    f"{self.bin[axis]})")
+        return value
 
     def _set_bin(self, axis: int, value: int) -> None:
         if not 1 <= value <= self.camera.max_binning:
@@ -278,7 +286,15 @@ class CameraMembers(Members):
 
     def put_startexposure(self, p):
         duration, light = p.float("Duration"), p.bool("Light")
+        if not self.get_exposuremin(p) <= duration <= self.get_exposuremax(p):
+            raise InvalidValueError(f"Duration={duration:g}: expected {self.get_exposuremin(p):g} to "
+                                    f"{self.get_exposuremax(p):g} s (ExposureMin to ExposureMax)")
         with self.lock:
+            if self.start[0] + self._num(0) > self.camera.sensor_size[0] // self.bin[0] or \
+                    self.start[1] + self._num(1) > self.camera.sensor_size[1] // self.bin[1]:
+                raise InvalidValueError(f"the subframe {self.start[0]},{self.start[1]} + {self._num(0)}x"
+                                        f"{self._num(1)} does not fit the sensor at binning {self.bin[0]}x"
+                                        f"{self.bin[1]}")
             self.camera.binning = tuple(self.bin)
             self.camera.subframe = (self.start[0], self.start[1], self._num(0), self._num(1))
             self.frame = None

@@ -2,19 +2,25 @@
 
 GET query names match case-insensitively, PUT form names exactly, as the
 Alpaca API reference requires. A missing or malformed parameter is a
-`BadRequest` (HTTP 400 with a plain-text reason); a well-formed value out of
-range is left to the device, which raises `InvalidValueError` (ErrorNumber
-0x401).
+`BadRequest` (HTTP 400 with a plain-text reason). A number Python would read
+but a device value never is (``1_0``, ``NaN``, ``inf``, non-ASCII digits) is
+`InvalidValueError` (ErrorNumber 0x401), as is a well-formed value out of
+range, which the members and the device check.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from urllib.parse import parse_qsl
+
+from torosdrivers.errors import InvalidValueError
 
 __all__ = ["BadRequest", "Params"]
 
 _UINT32 = 2**32 - 1
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 class BadRequest(Exception):
@@ -58,16 +64,21 @@ class Params:
             value = float(text)
         except ValueError:
             raise BadRequest(f"{name}={text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise BadRequest(f"{name}={text!r} is not a finite number")
+        if not _DECIMAL.fullmatch(text) or not math.isfinite(value):
+            # Python's float takes '1_0', 'nan', 'inf' and non-ASCII digits; a device value is a plain decimal
+            raise InvalidValueError(f"{name}={text[:40]!r}: expected a finite decimal number (digits, '.', "
+                                    "an exponent; no underscores, NaN or infinity)")
         return value
 
     def int(self, name: str) -> int:
         text = self.text(name)
         try:
-            return int(text)
+            value = int(text)
         except ValueError:
             raise BadRequest(f"{name}={text!r} is not an integer") from None
+        if not _INTEGER.fullmatch(text):
+            raise InvalidValueError(f"{name}={text[:40]!r}: expected a whole number in ASCII digits (no underscores)")
+        return value
 
     def bool(self, name: str) -> bool:
         text = self.text(name)
