@@ -136,6 +136,7 @@ class Service(abc.ABC):
         self.supervisor = None
         self._interrupt = threading.Event()  # set by the supervisor: the running order must stop
         self._interrupt_reason = ""
+        self._safety_waits = False  # some queued order's note says it waits for safety
         self._deferred: dict[str, float] = {}  # order ID -> monotonic time before which it is not tried again
         self._idle_since = None  # observatory time the queue was last found with nothing to run
         self._retry_at = 0.0
@@ -440,6 +441,7 @@ class Service(abc.ABC):
             self.log.error("%s failed: deadline %s passed while waiting: %s", order.id, order.deadline, why)
             return True
         self.journal.requeue(order.id, f"waiting: {why}")
+        self._safety_waits = self._safety_waits or why.startswith("not safe")
         self._defer(order.id)
         self.log.debug("%s waits: %s", order.id, why)
         return True
@@ -458,8 +460,9 @@ class Service(abc.ABC):
                 self.log.error("%s failed: %s", order_id, error)
                 return
             self.log.info("running %s", order_id)
-            # Safe now (this one runs): a wait for safety noted earlier on other orders no longer holds.
-            self.journal.supersede("waiting: not safe", f"queued behind {order_id} (safe now)")
+            if self._safety_waits:  # safe now (this one runs): a wait for safety noted on others no longer holds
+                self._safety_waits = False
+                self.journal.supersede("waiting: not safe", f"queued behind {order_id} (safe now)")
             self._interrupt.clear()
             result = self.run(order, lambda text, seconds=0.0: self._progress(order_id, text, seconds),
                               lambda: (self.journal.cancel_requested(order_id) or self._stop.is_set()
