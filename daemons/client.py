@@ -203,10 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     except xmlrpc.client.Fault as fault:
         print(f"toros: refused (fault {fault.faultCode}): {fault.faultString}", file=sys.stderr)
         return 1
+    except xmlrpc.client.ProtocolError as exc:
+        print(f"toros: the {service} daemon at {url} refused the call: {_refusal(exc, config)}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"toros: cannot reach the {service} daemon at {url}: {exc}", file=sys.stderr)
         return 3
     return 0
+
+
+def _refusal(exc: xmlrpc.client.ProtocolError, config) -> str:
+    """An HTTP refusal in one line: for 401, which token was sent (its file), never a traceback."""
+    if exc.errcode == 401:
+        token = config["Security"]["Token File"] if config is not None else None
+        return (f"HTTP 401: its token does not match the one in {token} (Security.Token File)" if token else
+                "HTTP 401: it needs a token; set Security.Token File to the daemons' token file")
+    return f"HTTP {exc.errcode} {exc.errmsg}"
 
 
 if __name__ == "__main__":

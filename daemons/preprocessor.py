@@ -11,7 +11,7 @@ from torosdrivers.preprocessing import Catalog, process_night
 
 from .service import Service
 from .status import Result
-from .workorders import CalibrationOrder, validate_calibration
+from .workorders import CalibrationOrder, WorkOrderError, validate_calibration
 
 __all__ = ["PreprocessorService"]
 
@@ -34,7 +34,10 @@ class PreprocessorService(Service):
 
     def run(self, order: CalibrationOrder, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result:
         began = time.monotonic()
-        report = process_night(order.location, catalog=self.catalog, progress=progress)
+        try:
+            report = process_night(order.location, catalog=self.catalog, progress=progress)
+        except NotADirectoryError as exc:  # the folder is gone, or its products/ leads out of it: the order's
+            raise WorkOrderError(f"File Location: {exc}") from None
         counts = report.summary()
         summary = ", ".join(f"{label} {count}" for label, count in counts)
         problems = [f"{name}: {why}" for name, why in report.skipped + report.uncalibrated]

@@ -151,13 +151,20 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     if chosen is None:
         return _check(copy.deepcopy(DEFAULTS), "embedded default")
     try:
+        size = chosen.stat().st_size
+        if size > MAX_CONFIG_BYTES:  # a configuration is a few kilobytes; 60 MB of YAML is 20 s of CPU
+            raise ConfigError(f"{chosen}: {size} bytes; a configuration is at most {MAX_CONFIG_BYTES} bytes")
         loaded = yaml.safe_load(chosen.read_text()) or {}
     except OSError as exc:
         raise ConfigError(f"{chosen}: cannot read the configuration: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{chosen}: not a text file (byte {exc.start} is not UTF-8)") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{chosen}: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{chosen}: nested too deep to be a configuration") from None
+    if _depth(loaded) > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{chosen}: nested deeper than {MAX_CONFIG_DEPTH} levels; a configuration is not")
     if not isinstance(loaded, dict):
         raise ConfigError(f"{chosen}: expected a mapping of sections at the top, got {type(loaded).__name__}")
     unknown = [key for key in loaded if key not in DEFAULTS]
@@ -169,6 +176,35 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             lines.append(f"{chosen}: {str(key)[:60]!r}: unknown section; {hint}")
         raise ConfigError("\n".join(lines))
     return _check(_merge(DEFAULTS, loaded), str(chosen))
+
+
+#: Bounds on a configuration file: its size and how deep its values nest.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 20
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error as one line with its line and column (PyYAML's are four or five)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    return f"not valid YAML: {where}{what}" + (f" ({context})" if context else "")
+
+
+def _depth(value: object, limit: int = MAX_CONFIG_DEPTH + 1) -> int:
+    """How deep ``value`` nests, counted no further than ``limit`` (no recursion: a hostile file is deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth >= limit:
+            return depth
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 def _check(data: dict, source: str) -> Config:

@@ -114,11 +114,11 @@ def _secret(*, token: bool) -> Check:
             return problem
         path = Path(os.path.expanduser(value))
         mode = path.stat().st_mode & 0o777
-        if mode & 0o004:
-            return (f"is readable by every user of this machine (mode {mode:o}): 'chmod o-rwx' it, as sshd asks "
-                    "of its keys")
+        if mode & 0o004:  # the whole path named: the value shown before it may be cut
+            return (f"{path} is readable by every user of this machine (mode {mode:o}): 'chmod o-rwx' it, as sshd "
+                    "asks of its keys")
         if token and not path.read_bytes().strip():
-            return "is empty: a token file holds one secret line (an empty secret would let anyone in)"
+            return f"{path} is empty: a token file holds one secret line (an empty secret would let anyone in)"
         return None
 
     return check

@@ -136,3 +136,81 @@ def test_tls_on_the_device_server_for_our_backends(tmp_path):
         assert devices.camera.expose(0.0, light=False).data.shape == (32, 32)
     finally:
         owner.stop()
+
+
+# -- the other holes of issue 24 ----------------------------------------------------------------------------
+def test_the_preprocessor_never_writes_through_a_products_link_out_of_the_night(tmp_path):
+    from torosdrivers.preprocessing import process_night
+
+    night, outside = tmp_path / "night", tmp_path / "elsewhere"
+    night.mkdir()
+    outside.mkdir()
+    (night / "products").symlink_to(outside)
+    with pytest.raises(NotADirectoryError, match="is a link"):
+        process_night(night, catalog=str(tmp_path / "catalog.sqlite"))
+    assert list(outside.iterdir()) == []
+
+
+def test_a_lock_file_planted_as_a_link_is_refused(tmp_path):
+    from torosdrivers.lockfile import HolderLock
+
+    target = tmp_path / "victim"
+    target.write_text("keep me\n")
+    (tmp_path / "x.lock").symlink_to(target)
+    with pytest.raises(OSError):
+        HolderLock(tmp_path / "x.lock").acquire()
+    assert target.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Site:\n  Name: x\n   Latitude: 3\n", "not valid YAML: line 3, column 12: mapping values are not allowed here"),
+    ("Site: " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
+    ("Site: {Name: " + "[" * 30 + "]" * 30 + "}\n", "nested deeper than 20 levels"),
+])
+def test_a_bad_configuration_is_one_line(tmp_path, text, expected):
+    from torosdrivers.config import ConfigError, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert expected in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("mode, content, expected", [
+    (0o644, "secret\n", "readable by every user"),
+    (0o600, "  \n", "is empty"),
+])
+def test_secrets_held_as_sshd_holds_keys(tmp_path, mode, content, expected):
+    from torosdrivers.config import ConfigError, load_config
+
+    token = tmp_path / "token"
+    token.write_text(content)
+    token.chmod(mode)
+    path = tmp_path / "c.yaml"
+    path.write_text(f"Security: {{Token File: {token}}}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert expected in str(error.value) and str(token) in str(error.value)
+
+
+def test_the_cli_says_401_in_one_line_naming_the_token_file(tmp_path, capsys):
+    from torosdrivers.daemons.client import main as toros
+    from torosdrivers.daemons.dome import DomeService
+
+    good, wrong = tmp_path / "good", tmp_path / "wrong"
+    for path, secret in ((good, "right"), (wrong, "wrong")):
+        path.write_text(secret)
+        path.chmod(0o600)
+    config = make_config(tmp_path, Security={"Token File": str(good)})
+    dome = DomeService(config)
+    dome.serve(0)
+    try:
+        client = tmp_path / "client.yaml"
+        client.write_text(f"Dome Address: {{IP: 127.0.0.1, Port: {dome.server.port}}}\n"
+                          f"Security: {{Token File: {wrong}}}\n")
+        assert toros(["--config", str(client), "list", "--service", "dome"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "HTTP 401" in err and str(wrong) in err, err
+    finally:
+        dome.stop()

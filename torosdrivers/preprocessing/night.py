@@ -122,6 +122,11 @@ class _Night:
         self.night = night
         self.products = night / "products"
         self.masters_dir = self.products / "masters"
+        inside = night.resolve()
+        for folder in (self.products, self.masters_dir):  # written only inside the night: no link leads out
+            if folder.is_symlink() or (folder.exists() and inside not in folder.resolve().parents):
+                raise NotADirectoryError(f"{folder} is a link (to {folder.resolve()}): products are written only "
+                                         f"inside {night}; remove the link")
         self.catalog = catalog
         self.executor = executor
         self.method = method
