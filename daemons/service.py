@@ -14,6 +14,12 @@ What keeps a daemon trustworthy unattended:
   says so; nothing already accepted is lost.
 - The worker never dies: any exception fails the order in hand with the
   reason, is logged with its traceback, and the loop goes on.
+- An order interrupted by a cause that passes (its devices dropped, a device
+  busy, another client moving the devices under it, a frame rejected, its
+  daemon killed where the service can resume: `requeues_interrupted`) goes
+  back in the queue with the reason, its Details so far kept, and resumes;
+  after `max_retries` such interruptions it fails with ``Cause: retries``.
+  The weather and preemptions interrupt without counting.
 - A device that drops (found by the ping before each order and every
   `PING_INTERVAL` s of idling, or by an order failing on the link) is
   reconnected with backoff, logged; the capabilities the order check uses are
