@@ -35,8 +35,8 @@ from torosdrivers.config import KINDS, Config, Devices, build_devices, weather_k
 from torosdrivers.coords import to_altaz
 from torosdrivers.dome import ShutterState
 from torosdrivers.ccd.frame import fits_text
-from torosdrivers.errors import CommunicationError, DriverError, NotConnectedError, OperationCancelledError, \
-    UnsupportedError
+from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverError, NotConnectedError, \
+    OperationCancelledError, UnsupportedError
 from torosdrivers.observing import BiasLevel, ExposureWatch, Limits, bias_level, check_light, measure
 from torosdrivers.observing.frames import frame_path, identity_cards, series_hash, verified
 
@@ -261,7 +261,7 @@ class TelescopeService(Service):
             step("opening the dome", timing="Opening")
             if dome.shutter != ShutterState.OPEN:
                 self.supervisor.note_opened()
-                dome.open_shutter()
+                self._open(dome, cancelled)
             step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}", timing="Slewing")
             if mount.at_park:
                 mount.unpark()
@@ -302,6 +302,22 @@ class TelescopeService(Service):
         rejects = f" ({len(rejected)} rejected and retaken)" if rejected else ""
         return Result(f"{lights} of {order.count} lights verified{rejects}, {len(frames)} frames in {night}; "
                       f"{following}, at most {slave.worst:.1f} deg off the telescope; {handed}", details)
+
+    def _open(self, dome, cancelled: Callable[[], bool]) -> None:
+        """Open the shutter, watching for the supervisor's interruption and for a close by anyone: a wait for
+        OPEN while the supervisor shuts it for rain would otherwise last the device's whole timeout."""
+        dome.open_shutter(wait=False)
+        began = time.monotonic()
+        while (state := dome.shutter) != ShutterState.OPEN:
+            if cancelled():
+                raise OrderCancelled()
+            waited = time.monotonic() - began
+            # CLOSED just after the command may be the server not having started yet: a second's grace.
+            if state in (ShutterState.CLOSING, ShutterState.ERROR) or (state == ShutterState.CLOSED and waited > 1.0):
+                raise OrderInterrupted(f"the shutter went {state.name.lower()} while it was being opened")
+            if waited > dome.timeout:
+                raise DeviceTimeoutError(f"{dome.name}: the shutter did not open within {dome.timeout:g} s")
+            time.sleep(min(0.05, self.supervisor.period))
 
     def _light(self, order: Observation, i: int, name: str, cards: dict, bias: BiasLevel | None,
                cancelled: Callable[[], bool]):

@@ -14,11 +14,19 @@ separate ASGI server to pair and configure; one asyncio loop holds any
 number of open pages without a thread each, while the blocking XML-RPC and
 FITS work runs in worker threads.
 
-Who may use it: the daemons' own rules (``Security``): clients outside
-``Allowed Networks`` are refused, as is a ``Host`` that is neither an IP
-address nor one of ``Allowed Hosts`` (DNS rebinding). An order or a cancel
-must come as JSON from this page's own origin (or one of ``Allowed
-Origins``), which another web page in the operator's browser cannot send.
+Who may use it: the daemons' own rules (``Security``, through the same
+`torosdrivers.httpguard.Guard`): clients outside ``Allowed Networks`` are
+refused, as is a ``Host`` that is neither an IP address, ``localhost``, this
+machine's name nor one of ``Allowed Hosts`` (DNS rebinding). An order or a
+cancel must come as JSON (nested at most `MAX_JSON_DEPTH` deep) from this
+page's own origin (or one of ``Allowed Origins``), which another web page in
+the operator's browser cannot send. With a ``Security.Token File`` or a
+``Web.Users File`` (``name:scrypt$...`` lines, made by ``toros-web
+--hash-password``) every request needs a login: ``/login`` takes the token
+or a user's password and sets a session cookie (``HttpOnly``,
+``SameSite=Strict``, ``Secure`` under TLS). Beyond loopback the page
+refuses to start without TLS and a login. Every response carries the CSP
+and ``nosniff``.
 
 Routes: ``/`` (the page), ``/events`` (the state, pushed), ``/api/state``
 (the same, once), ``/frame.png?path=`` (a frame of the data directory as
@@ -28,12 +36,16 @@ PNG), ``POST /api/orders`` and ``POST /api/cancel``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
+import secrets
 import socket
 import sys
 import threading
+import time
 import xmlrpc.client
 from importlib import resources
 from pathlib import Path
@@ -44,13 +56,14 @@ from aiohttp import web
 from astropy.io import fits
 
 from torosdrivers.config import Config
+from torosdrivers.httpguard import Guard
 from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.preview import png_bytes, stretch
 
 from .cli import start_process
 from .logs import fatal
 from .overview import SERVICES, Overview
-from .security import host_problem, service_proxy
+from .security import guard_of, server_tls, service_proxy, token_of
 from .workorders import shorten, typed_value
 
 __all__ = ["WebServer", "make_app", "parse_order", "main"]
@@ -108,6 +121,91 @@ HUB = web.AppKey("hub", _Hub)
 CONFIG = web.AppKey("config", Config)
 PREVIEWS = web.AppKey("previews", dict)
 POLLER = web.AppKey("poller", asyncio.Task)
+GUARD = web.AppKey("guard", Guard)
+SESSIONS = web.AppKey("sessions", dict)  # cookie -> (user, monotonic expiry)
+FAILURES = web.AppKey("failures", dict)  # client -> monotonic times of its failed logins
+
+
+#: How deep a JSON body may nest (an order is two levels deep).
+MAX_JSON_DEPTH = 400
+#: Seconds a login lasts, and failed logins a client may make per minute.
+SESSION_SECONDS, LOGIN_TRIES = 12 * 3600, 5
+_COOKIE = "toros_session"
+_LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TOROS - log in</title>
+<link rel="stylesheet" href="/static/style.css"></head><body><main class="login"><h1>TOROS observatory</h1>
+<form method="post" action="/login"><label>User <input name="user" autocomplete="username"></label>
+<label>Password or token <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Log in</button></form><p>{message}</p></main></body></html>"""
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$salt$hash`` (hex) of a password, for a line ``name:<this>`` of ``Web.Users File``."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def _password_ok(password: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def _users(config: Config) -> dict[str, str]:
+    path = config["Web"].get("Users File")
+    if not path:
+        return {}
+    users = {}
+    for line in Path(path).read_text().splitlines():
+        name, sep, stored = line.strip().partition(":")
+        if sep and not line.lstrip().startswith("#"):
+            users[name.strip()] = stored.strip()
+    return users
+
+
+def login_required(config: Config) -> bool:
+    """Whether the page asks for a login (a token or users are configured)."""
+    return bool(config["Security"]["Token File"] or config["Web"].get("Users File"))
+
+
+def beyond_loopback_problem(config: Config) -> str | None:
+    """Why the page must not start where it is configured (beyond loopback without TLS and a login), or None."""
+    try:
+        loopback = ipaddress.ip_address(str(config["Web"]["IP"])).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    missing = [what for what, ok in (("TLS (Security.TLS Certificate and TLS Key)",
+                                      bool(config["Security"]["TLS Certificate"])),
+                                     ("a login (Security.Token File or Web.Users File)", login_required(config)))
+               if not ok]
+    return (f"Web.IP {config['Web']['IP']} is beyond loopback: the page there needs " + " and ".join(missing)
+            if missing else None)
+
+
+async def _json_body(request: web.Request) -> Any:
+    """The request's JSON, nested at most `MAX_JSON_DEPTH` deep; ValueError otherwise (a 400, never a 500)."""
+    text = await request.text()
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return value
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -120,28 +218,86 @@ def _refuse(status: int, text: str) -> web.Response:
 
 @web.middleware
 async def _guard(request: web.Request, handler):
-    config: Config = request.app[CONFIG]
     try:
-        client = ipaddress.ip_address((request.remote or "").split("%")[0])
-    except ValueError:
-        return _refuse(403, "unknown client address")
-    if not any(client in net for net in config.allowed_networks):
-        return _refuse(403, f"{client} is not in Security.Allowed Networks")
-    problem = host_problem(request.headers.get("Host"), config["Security"]["Allowed Hosts"], "this page's")
+        response = await _guarded(request, handler)
+    except web.HTTPException as exc:  # a 404 or 405 of the router carries them too
+        exc.headers.update({k: v for k, v in _HEADERS.items() if k not in exc.headers})
+        raise
+    for key, value in _HEADERS.items():
+        response.headers.setdefault(key, value)
+    return response
+
+
+async def _guarded(request: web.Request, handler):
+    config: Config = request.app[CONFIG]
+    guard: Guard = request.app[GUARD]
+    if not guard.client_allowed(request.remote or ""):
+        return _refuse(403, f"{request.remote} is not in Security.Allowed Networks")
+    problem = guard.host_problem(request.headers.get("Host"))
     if problem:
         return _refuse(403, problem)
     if request.method == "POST":
-        if not config["Web"]["Allow Orders"]:
-            return _refuse(403, "orders from the page are off: set Web.Allow Orders to true in the configuration")
         origin = request.headers.get("Origin")
         own = f"{request.scheme}://{request.host}"
         if origin is not None and origin != own and origin not in config["Security"]["Allowed Origins"]:
             return _refuse(403, f"Origin {shorten(origin, 80)!r} is neither this page nor in Security.Allowed Origins")
+    if request.path in _OPEN_PATHS:
+        return await handler(request)
+    if login_required(config) and not _session(request):
+        if request.method == "GET" and request.path == "/":
+            raise web.HTTPSeeOther("/login")
+        return _refuse(401, "log in first (/login)")
+    if request.method == "POST":
+        if not config["Web"]["Allow Orders"]:
+            return _refuse(403, "orders from the page are off: set Web.Allow Orders to true in the configuration")
         if request.content_type != "application/json":
             return _refuse(415, f"Content-Type {request.content_type!r}: expected application/json")
-    response = await handler(request)
-    for key, value in _HEADERS.items():
-        response.headers.setdefault(key, value)
+    return await handler(request)
+
+
+#: What may be fetched before logging in: the login form and its style.
+_OPEN_PATHS = frozenset({"/login", "/static/style.css", "/static/favicon.svg"})
+
+
+def _session(request: web.Request) -> str | None:
+    """The logged-in user of a request, or None."""
+    sessions = request.app[SESSIONS]
+    entry = sessions.get(request.cookies.get(_COOKIE, ""))
+    if entry is None or entry[1] < time.monotonic():
+        return None
+    return entry[0]
+
+
+async def _login_form(request: web.Request) -> web.Response:
+    return web.Response(text=_LOGIN_PAGE.format(message=""), content_type="text/html")
+
+
+async def _login(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    client = request.remote or ""
+    tries = request.app[FAILURES]
+    now = time.monotonic()
+    recent = [t for t in tries.get(client, []) if now - t < 60]
+    if len(recent) >= LOGIN_TRIES:
+        return web.Response(status=429, text=_LOGIN_PAGE.format(message="Too many attempts: wait a minute."),
+                            content_type="text/html")
+    form = await request.post()
+    user, password = str(form.get("user", ""))[:100], str(form.get("password", ""))[:1000]
+    token = token_of(config)
+    users = _users(config)
+    ok = bool(password) and ((token is not None and hmac.compare_digest(password.encode(), token.encode()))
+                             or (user in users and _password_ok(password, users[user])))
+    if not ok:
+        tries[client] = recent + [now]
+        log.warning("page: failed login from %s (user %r)", client, shorten(user, 40))
+        return web.Response(status=401, text=_LOGIN_PAGE.format(message="Wrong user, password or token."),
+                            content_type="text/html")
+    session = secrets.token_urlsafe(32)
+    request.app[SESSIONS][session] = (user or "token", now + SESSION_SECONDS)
+    log.info("page: %s logged in from %s", user or "token", client)
+    response = web.Response(status=303, headers={"Location": "/"})
+    response.set_cookie(_COOKIE, session, max_age=SESSION_SECONDS, path="/", httponly=True, samesite="Strict",
+                        secure=request.secure)
     return response
 
 
@@ -157,7 +313,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the whole view whenever it changes, a comment every 15 s to keep proxies open."""
     hub = request.app[HUB]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                           "X-Accel-Buffering": "no"})
+                                           "X-Accel-Buffering": "no", **_HEADERS})
     await response.prepare(request)
     seen = -1
     try:
@@ -219,7 +375,7 @@ async def _rpc(request: web.Request, service: str, method: str, *args) -> web.Re
 
 async def _submit(request: web.Request) -> web.Response:
     try:
-        body = await request.json()
+        body = await _json_body(request)
         if not isinstance(body, dict):
             raise ValueError("expected a JSON object {text: 'KEY=VALUE lines', service: optional}")
         order = parse_order(str(body.get("text", "")))
@@ -232,10 +388,10 @@ async def _submit(request: web.Request) -> web.Response:
 
 async def _cancel(request: web.Request) -> web.Response:
     try:
-        body = await request.json()
+        body = await _json_body(request)
         service, order_id = str(body["service"]), str(body["id"])
-    except (ValueError, KeyError, TypeError):
-        return _refuse(400, "expected a JSON object {service, id}")
+    except (ValueError, KeyError, TypeError) as exc:
+        return _refuse(400, f"expected a JSON object {{service, id}} ({shorten(exc, 80)})")
     return await _rpc(request, service, "cancel", order_id)
 
 
@@ -273,7 +429,10 @@ def make_app(config: Config) -> web.Application:
     """The page's aiohttp application for ``config``."""
     app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
     app[CONFIG], app[HUB], app[PREVIEWS] = config, _Hub(), {}
+    app[GUARD], app[SESSIONS], app[FAILURES] = guard_of(config, "this page"), {}, {}
     app.router.add_get("/", _index)
+    app.router.add_get("/login", _login_form)
+    app.router.add_post("/login", _login)
     app.router.add_get("/events", _events)
     app.router.add_get("/api/state", _state)
     app.router.add_get("/frame.png", _frame)
@@ -298,7 +457,8 @@ class WebServer:
 
     @property
     def url(self) -> str:
-        return f"http://[{self.host}]:{self.port}" if ":" in self.host else f"http://{self.host}:{self.port}"
+        scheme = "https" if self.config["Security"]["TLS Certificate"] else "http"
+        return f"{scheme}://[{self.host}]:{self.port}" if ":" in self.host else f"{scheme}://{self.host}:{self.port}"
 
     def start(self) -> "WebServer":
         """Bind and serve; raises OSError when the address is taken."""
@@ -323,7 +483,7 @@ class WebServer:
         self.port = sock.getsockname()[1]
         self._runner = web.AppRunner(make_app(self.config), access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock, backlog=128).start()
+        await web.SockSite(self._runner, sock, backlog=1024, ssl_context=server_tls(self.config)).start()
 
     def stop(self) -> None:
         if self._runner is not None:
@@ -335,9 +495,20 @@ class WebServer:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv == ["--hash-password"]:  # a line for Web.Users File: NAME:<this>
+        import getpass
+
+        print(hash_password(getpass.getpass("password: ")))
+        return 0
     args, config = start_process("web", "The observatory's web page, live.", argv,
                                  port_help="override Web.Port (0: any free one)")
     if config is None:
+        return 2
+    problem = beyond_loopback_problem(config)
+    if problem:
+        print(f"toros-web: {problem}", file=sys.stderr)
         return 2
     try:
         server = WebServer(config, args.port).start()

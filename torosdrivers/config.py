@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
                   "Rotation": 0.0, "Dome Tolerance": 4.0, "CCD Set Point": -20.0, "CCD Tolerance": 1.0,
                   "Cooling Timeout": 1800.0, "CCD Warm Up": 5.0, "Slit Tolerance": 10.0, "Pointing Tolerance": 6.0,
                   "Min Stars": 5, "Star Density": 100.0, "Max Saturated": 0.02, "Max Retries": 5},
-    "Web": {"IP": "127.0.0.1", "Port": 8080, "Allow Orders": False, "Refresh": 1.0},
+    "Web": {"IP": "127.0.0.1", "Port": 8080, "Allow Orders": False, "Refresh": 1.0, "Users File": ""},
     "Scheduler": {"Default Priority": 5.0, "Probability Scale": 10.0, "Priority Rules": [], "Minimum Altitude": 30.0,
                   "Maximum Airmass": 2.0, "Moon Separation": 30.0, "Slew Rate": 3.0, "Settle": 10.0,
                   "Filter Change": 15.0, "Readout": 5.0},

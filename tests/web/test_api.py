@@ -106,3 +106,66 @@ def test_toros_web_refuses_a_taken_port(tmp_path, capsys):
         path.write_text(f"Web: {{Port: {taken.getsockname()[1]}}}\nLogging: {{File: {tmp_path / 'toros.log'}}}\n")
         assert main(["--config", str(path)]) == 1
     assert "toros-web: cannot start:" in capsys.readouterr().err
+
+
+# -- the page behind the same door (issue 24) ------------------------------------------------------------
+def test_every_answer_carries_the_csp_and_deep_json_is_a_400(page):
+    server, _ = page
+    for path in ("/", "/nowhere", "/api/state"):
+        r = requests.get(server.url + path, timeout=5)
+        assert "default-src 'self'" in r.headers["Content-Security-Policy"], path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+    with requests.get(server.url + "/events", stream=True, timeout=10) as events:
+        assert "default-src 'self'" in events.headers["Content-Security-Policy"]
+    deep = "[" * 30000 + "]" * 30000
+    r = requests.post(server.url + "/api/cancel", data=deep, headers={"Content-Type": "application/json"},
+                      timeout=10)
+    assert r.status_code == 400 and "nested deeper than 400" in r.json()["Error"]  # was a 500
+    r = requests.post(server.url + "/api/cancel", data="[" * 500 + "]" * 500,
+                      headers={"Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 400 and "nested deeper than 400" in r.json()["Error"]
+    assert requests.get(server.url.replace("127.0.0.1", "localhost") + "/api/state", timeout=5).status_code == 200
+
+
+def test_with_a_token_the_page_asks_for_a_login_and_keeps_a_strict_session(tmp_path):
+    from torosdrivers.daemons.web import hash_password
+
+    token = tmp_path / "token"
+    token.write_text("page-s3cret\n")
+    token.chmod(0o600)
+    users = tmp_path / "users"
+    users.write_text(f"ana:{hash_password('correct horse')}\n")
+    config = make_config(tmp_path, Security={"Token File": str(token)},
+                         Web={"Allow Orders": True, "Refresh": 0.1, "Users File": str(users)},
+                         Dome_Address={"Port": 13})
+    server = WebServer(config, port=0).start()
+    try:
+        assert requests.get(server.url + "/api/state", timeout=5).status_code == 401
+        redirected = requests.get(server.url + "/", allow_redirects=False, timeout=5)
+        assert redirected.status_code == 303 and redirected.headers["Location"] == "/login"
+        posted = requests.post(server.url + "/api/orders", json={"text": "WOType=Dome\nID=1\nBlink01=true"},
+                               timeout=5)
+        assert posted.status_code == 401  # no order forwarded with the page's token
+        wrong = requests.post(server.url + "/login", data={"user": "ana", "password": "guess"}, timeout=5)
+        assert wrong.status_code == 401
+        for user, password in (("", "page-s3cret"), ("ana", "correct horse")):
+            session = requests.Session()
+            login = session.post(server.url + "/login", data={"user": user, "password": password},
+                                 allow_redirects=False, timeout=5)
+            assert login.status_code == 303, login.text
+            cookie = login.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            assert session.get(server.url + "/api/state", timeout=5).status_code == 200
+        for _ in range(6):  # failed logins are limited per client
+            last = requests.post(server.url + "/login", data={"user": "x", "password": "y"}, timeout=5)
+        assert last.status_code == 429
+    finally:
+        server.stop()
+
+
+def test_beyond_loopback_the_page_needs_tls_and_a_login(tmp_path, capsys):
+    path = tmp_path / "web.yaml"
+    path.write_text(f"Web: {{IP: 0.0.0.0, Port: 8080}}\nLogging: {{File: {tmp_path / 'toros.log'}}}\n")
+    assert main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "beyond loopback" in err and "TLS" in err and "login" in err
