@@ -276,7 +276,7 @@ class Service(abc.ABC):
         security = self.config["Security"]
         self.server = RPCServer(
             (host, configured if port is None else port), allowed=self.config.allowed_networks,
-            max_request_bytes=int(security["Max Request Bytes"]), client_timeout=float(security["Client Timeout"]),
+            max_request_bytes=self.max_request_bytes(), client_timeout=float(security["Client Timeout"]),
             max_connections=int(security["Max Connections"]), allowed_hosts=security["Allowed Hosts"],
             allowed_origins=security["Allowed Origins"], token=token_of(self.config), tls=server_tls(self.config),
             title=f"TOROS {self.name} daemon")
@@ -579,6 +579,10 @@ class Service(abc.ABC):
     def status_devices(self):
         """The `torosdrivers.config.Devices` whose state ``state()`` reports (None: no devices)."""
         return None
+
+    def max_request_bytes(self) -> int:
+        """The largest request this daemon reads (``Security.Max Request Bytes``; the scheduler's is larger)."""
+        return int(self.config["Security"]["Max Request Bytes"])
 
     def partial_details(self) -> dict[str, Any] | None:
         """The running order's structured result so far (the frames it has), kept when it is interrupted."""

@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "Web": {"IP": "127.0.0.1", "Port": 8080, "Allow Orders": False, "Refresh": 1.0, "Users File": ""},
     "Scheduler": {"Default Priority": 5.0, "Probability Scale": 10.0, "Priority Rules": [], "Minimum Altitude": 30.0,
                   "Maximum Airmass": 2.0, "Moon Separation": 30.0, "Slew Rate": 3.0, "Settle": 10.0,
-                  "Filter Change": 15.0, "Readout": 5.0},
+                  "Filter Change": 15.0, "Readout": 5.0, "Max Request Bytes": 4 * 2**20},
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False,
                   "State File": None},
     "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,

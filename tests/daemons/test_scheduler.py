@@ -274,3 +274,19 @@ def test_cancelling_a_list_calls_back_what_the_telescope_has(night):
     assert {t["State"] for t in status["Details"]["Targets"]} <= {"cancelled", "done"}
     handed = [o for o in telescope.list_orders() if o["ID"].startswith("stop/")]
     assert all(wait_state(telescope, o["ID"], timeout=30)["State"] in ("cancelled", "done") for o in handed)
+
+
+def test_a_target_list_of_5000_is_taken_with_the_shipped_limits_and_the_worker_stays_healthy(night):
+    """Issue 24: the README promises 5,000 targets; the daemons' 256 KB limit refused 600 (413)."""
+    targets = [{"Name": f"g{i:04d}", "RA": (i * 0.072) % 360, "Dec": -60.0 + (i % 120), "Probability": (i % 97) / 97}
+               for i in range(5000)]
+    receipt = night.proxy.front_desk({"ID": "big", "WOType": "Target List", "User": "LVC", "Filter": "V",
+                                      "Exposure Time": 60.0, "Number of Exposures": 1, "Targets": targets})
+    assert receipt["State"] == "queued"
+    deadline = time.monotonic() + 120
+    while not night.proxy.plan()["Slots"]:
+        assert time.monotonic() < deadline, "no plan of the 5,000 targets"
+        time.sleep(0.2)
+    health = night.proxy.health()
+    assert health["Healthy"] and health["Ready"], health
+    assert len(night.proxy.plan()["Unobservable"]) > 0  # the southern sky's north is reported, not dropped

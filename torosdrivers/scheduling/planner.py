@@ -120,7 +120,8 @@ class Plan:
 def observable(blocks: list[Block], grid: NightGrid, limits: Limits) -> tuple[np.ndarray, list[str | None]]:
     """Whether each block's target may be observed at each time: ``[block, time]``, with why not for the
     blocks that never may (None for the others)."""
-    coords = SkyCoord([b.ra for b in blocks], [b.dec for b in blocks], unit="deg")
+    # Arrays, not lists: a list makes astropy build one Angle per value (0.8 s for 5,000 targets).
+    coords = SkyCoord(np.array([b.ra for b in blocks], float), np.array([b.dec for b in blocks], float), unit="deg")
     alt = altitudes(coords, grid)
     dark = grid.sun[None, :] <= limits.sun
     high = (alt >= limits.altitude) & (airmass_of(alt) <= limits.airmass)
@@ -138,12 +139,16 @@ def observable(blocks: list[Block], grid: NightGrid, limits: Limits) -> tuple[np
             in_window[i, grid.index(end):] = False
     ok &= in_window
     why: list[str | None] = [None] * len(blocks)
+    # Each reduced once over the whole array, not once per unobservable block (2,500 of them: 1.7 s).
+    seen_dark_high = (dark & high).any(axis=1)
+    seen_with_moon = (dark & high & moon_ok).any(axis=1)
+    best_dark = alt[:, dark[0]].max(axis=1) if dark.any() else np.full(len(blocks), np.nan)
     for i in np.flatnonzero(~ok.any(axis=1)):
-        if not (dark & high)[i].any():
-            best = float(alt[i][dark[0]].max()) if dark.any() else float("nan")
+        if not seen_dark_high[i]:
+            best = float(best_dark[i])
             why[i] = (f"never above {limits.altitude:g} deg (airmass {limits.airmass:g}) while the Sun is below "
                       f"{limits.sun:g} deg: at most {best:.1f} deg")
-        elif not (dark & high & moon_ok)[i].any():
+        elif not seen_with_moon[i]:
             why[i] = f"within {limits.moon_separation:g} deg of the Moon whenever it is high enough"
         else:
             why[i] = "not observable within its window"
