@@ -160,7 +160,8 @@ function renderFrame(frame) {
     img.hidden = false;
   }
   $("frame-caption").textContent = [frame.Object || "(no object)", frame.Type, `filter ${frame.Filter || "–"}`,
-    `${frame.Exposure} s`, `${(frame.Start || "").replace("T", " ").slice(0, 19)} UTC`, `order ${frame.Order}`].join(" · ");
+    `${frame.Exposure} s`, `${(frame.Start || "").replace("T", " ").slice(0, 19)} UTC`, `order ${frame.Order}`,
+    ...(frame.Check ? [frame.Check === "PASSED" ? "verified" : "REJECTED"] : [])].join(" · ");
 }
 
 function renderTimeline(id, entries) {
