@@ -21,6 +21,7 @@ file on disk only when its header says it is that frame and it passed.
 from __future__ import annotations
 
 import os
+import re
 import time
 import xmlrpc.client
 from pathlib import Path
@@ -79,7 +80,10 @@ def expected_stars(header, pixels: int, density: float, most: int) -> int:
 def _rejected_before(night: Path, series: str) -> list[dict]:
     """The lights of ``series`` that earlier attempts kept in ``rejected/``, with why (from their headers)."""
     entries = []
-    for path in sorted((night / "rejected").glob(frame_path(Path(), series, "light", 0).stem[:-3] + "*.fits")):
+    mine = re.compile(re.escape(frame_path(Path(), series, "light", 0).stem[:-3]) + r"\d{3}\.\d+\.fits")
+    for path in sorted((night / "rejected").glob("*.fits")):
+        if not mine.fullmatch(path.name):  # another series whose stem begins as this one's
+            continue
         try:
             header = fits.getheader(path)
         except (OSError, ValueError):
@@ -312,8 +316,8 @@ class TelescopeService(Service):
             if cancelled():
                 raise OrderCancelled()
             waited = time.monotonic() - began
-            # CLOSED just after the command may be the server not having started yet: a second's grace.
-            if state in (ShutterState.CLOSING, ShutterState.ERROR) or (state == ShutterState.CLOSED and waited > 1.0):
+            # CLOSED just after the command may be a dome not yet started (a serial one polls): 10 s of grace.
+            if state in (ShutterState.CLOSING, ShutterState.ERROR) or (state == ShutterState.CLOSED and waited > 10.0):
                 raise OrderInterrupted(f"the shutter went {state.name.lower()} while it was being opened")
             if waited > dome.timeout:
                 raise DeviceTimeoutError(f"{dome.name}: the shutter did not open within {dome.timeout:g} s")
