@@ -58,7 +58,7 @@ def test_ready_only_when_orders_are_accepted_and_the_device_server_is_found_with
         with pytest.raises(xmlrpc.client.Fault) as refused:
             proxy.front_desk({**ORDER, "ID": "early"})
         assert refused.value.faultCode == FAULT_DEVICE
-        time.sleep(6)  # long enough for the reconnect backoff to reach its longest wait
+        time.sleep(4)  # long enough for the reconnect backoff to reach its longest wait (0.5 + 1 + 2 s)
         with DeviceServer(config, port=port, discovery=False):
             waited = _until(lambda: proxy.health()["Ready"], "ready", timeout=30)
             # The backoff's longest wait is 4 s; a loaded machine may add to it, the bound does not.
