@@ -55,7 +55,7 @@ from urllib.parse import quote
 from aiohttp import web
 from astropy.io import fits
 
-from torosdrivers.config import Config
+from torosdrivers.config import Config, nesting_depth
 from torosdrivers.httpguard import Guard
 from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.preview import png_bytes, stretch
@@ -196,15 +196,8 @@ async def _json_body(request: web.Request) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+    if nesting_depth(value, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 

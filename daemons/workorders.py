@@ -20,6 +20,7 @@ from astropy.coordinates import SkyCoord
 from torosdrivers.coords import dec_degrees, ra_degrees
 from torosdrivers.dome.actions import check_parameters
 from torosdrivers.errors import InvalidValueError
+from torosdrivers.httpguard import shorten  # one place: refusals everywhere cut values the same way
 
 __all__ = [
     "FAULT_INVALID", "FAULT_UNSUPPORTED", "FAULT_DEVICE", "FAULT_UNKNOWN_ORDER", "FAULT_SERVER",
@@ -103,12 +104,6 @@ class WorkOrderError(Exception):
     def __init__(self, message: str, code: int = FAULT_INVALID) -> None:
         super().__init__(message)
         self.code = code
-
-
-def shorten(text: object, limit: int) -> str:
-    """``text`` (or its ``str``) cut to ``limit`` characters, marked with ``...`` where cut."""
-    text = text if isinstance(text, str) else str(text)
-    return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
 
 
 def _bad(field_name: str, value: object, expected: str) -> WorkOrderError:

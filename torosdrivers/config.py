@@ -163,7 +163,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         raise ConfigError(f"{chosen}: {_yaml_problem(exc)}") from None
     except RecursionError:
         raise ConfigError(f"{chosen}: nested too deep to be a configuration") from None
-    if _depth(loaded) > MAX_CONFIG_DEPTH:
+    if nesting_depth(loaded, MAX_CONFIG_DEPTH + 1) > MAX_CONFIG_DEPTH:
         raise ConfigError(f"{chosen}: nested deeper than {MAX_CONFIG_DEPTH} levels; a configuration is not")
     if not isinstance(loaded, dict):
         raise ConfigError(f"{chosen}: expected a mapping of sections at the top, got {type(loaded).__name__}")
@@ -192,7 +192,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"not valid YAML: {where}{what}" + (f" ({context})" if context else "")
 
 
-def _depth(value: object, limit: int = MAX_CONFIG_DEPTH + 1) -> int:
+def nesting_depth(value: object, limit: int) -> int:
     """How deep ``value`` nests, counted no further than ``limit`` (no recursion: a hostile file is deep)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
