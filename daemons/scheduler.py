@@ -58,6 +58,11 @@ _FINAL = ("done", "failed", "unobservable", "cancelled")
 MAX_HAND_ONS = 3
 
 
+def _handed_priority(block: "BlockState") -> float:
+    """The priority a block is handed to the telescope with: 10 for a time-critical one, else below 10."""
+    return 10.0 if block.time_critical else min(block.priority, 9.9)
+
+
 @dataclass
 class BlockState:
     """One target of one order, as the scheduler keeps it (in the journal, under ``block:<id>``)."""
@@ -385,7 +390,7 @@ class SchedulerService(Service):
                 block = self.blocks[slot.block.id]
                 wait = (slot.start - now).to_value("s")
                 when = "now" if wait <= 60 else f"at {slot.start.utc.isot[11:16]} UTC"
-                note = f"next: {block.name} {when}, priority {10.0 if block.time_critical else min(block.priority, 9.9):g}"
+                note = f"next: {block.name} {when}, priority {_handed_priority(block):g}"
             if self._notes.get(order) != note:
                 self._notes[order] = note
                 self.journal.progress(order, note)
@@ -416,11 +421,12 @@ class SchedulerService(Service):
                 self._keep(block)
 
     def _hand_on(self, telescope, block: BlockState, preempt: list[BlockState]) -> None:
+        before = (block.attempts, block.dispatched, block.first)
         block.attempts += 1
         block.dispatched = f"{block.id}#{block.attempts}"
         block.first = block.first or block.dispatched
-        order = {"ID": block.dispatched, "WOType": "Observation", "Priority": 10.0 if block.time_critical
-                 else min(block.priority, 9.9), "User": block.user, "RA": block.ra, "Dec": block.dec,
+        order = {"ID": block.dispatched, "WOType": "Observation", "Priority": _handed_priority(block),
+                 "User": block.user, "RA": block.ra, "Dec": block.dec,
                  "Filter": block.filter, "Exposure Time": block.exposure, "Number of Exposures": block.count,
                  "Object": block.name, "Type of job": block.job}
         if block.window[1]:
@@ -431,9 +437,12 @@ class SchedulerService(Service):
             telescope.front_desk(order)
         except xmlrpc.client.Fault as fault:
             if fault.faultCode in (FAULT_DEVICE, FAULT_SERVER):  # the telescope's trouble, not the order's: again
-                block.outcome = f"the telescope could not take it yet: {fault.faultString[:200]}"
-                self._keep(block)
-                self.log.warning("%s: %s", block.id, block.outcome)
+                block.attempts, block.dispatched, block.first = before  # not handed on: no attempt spent
+                outcome = f"the telescope could not take it yet: {fault.faultString[:200]}"
+                if outcome != block.outcome:  # said once, not at every turn while it lasts
+                    block.outcome = outcome
+                    self._keep(block)
+                    self.log.warning("%s: %s", block.id, block.outcome)
                 return
             block.state, block.outcome = "failed", f"the telescope refused it: {fault.faultString}"
             self._keep(block)

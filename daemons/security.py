@@ -16,7 +16,6 @@ import logging
 import ssl
 import time
 import xmlrpc.client
-from pathlib import Path
 
 from torosdrivers.config import Config
 from torosdrivers.httpguard import Guard, host_problem
@@ -27,9 +26,8 @@ log = logging.getLogger("toros.security")
 
 
 def token_of(config: Config) -> str | None:
-    """The shared token (``Security.Token File``), or None when none is configured."""
-    path = config["Security"]["Token File"]
-    return Path(path).read_text().strip() if path else None
+    """The shared token (``Security.Token File``), or None when none is configured (`Config.token`)."""
+    return config.token()
 
 
 def server_tls(config: Config) -> ssl.SSLContext | None:

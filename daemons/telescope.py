@@ -94,6 +94,13 @@ def _rejected_before(night: Path, series: str) -> list[dict]:
     return entries
 
 
+def _rejected_path(path: Path) -> Path:
+    """Where a frame that may not stand at ``path`` is kept: ``rejected/<name>.<attempt>.fits`` beside it."""
+    folder = path.parent / "rejected"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{path.stem}.{1 + len(list(folder.glob(path.stem + '.*.fits')))}.fits"
+
+
 def _set_cards(header, cards: dict) -> None:
     for key, value in cards.items():
         header[key] = fits_text(value) if isinstance(value, str) else value
@@ -342,8 +349,8 @@ class TelescopeService(Service):
                 except DriverError as exc:
                     self.log.warning("%s: cannot abort the exposure: %s", order.id, exc)
 
-        with ExposureWatch(d.dome, d.mount, order.target, limits=self.limits, period=self.supervisor.period,
-                           on_breach=on_breach) as watch:
+        with ExposureWatch(d.dome, d.mount, order.target, camera=d.camera, limits=self.limits,
+                           period=self.supervisor.period, on_breach=on_breach) as watch:
             if "unreadable" in watch.record.breaches:  # the link, not the sky: the devices dropped
                 raise CommunicationError(watch.record.breaches["unreadable"])
             if breaches:
@@ -391,20 +398,13 @@ class TelescopeService(Service):
     def _keep_rejected(self, frame, night: Path, series: str, order_id: str, i: int, problems: list[str]) -> dict:
         """Write a frame that failed its checks to ``rejected/``, marked; the Details' entry for it."""
         _set_cards(frame.header, identity_cards(series, i, problems))
-        folder = night / "rejected"
-        folder.mkdir(exist_ok=True)
-        stem = frame_path(folder, series, "light", i)
-        attempt = 1 + len(list(folder.glob(stem.stem + ".*.fits")))
-        path = frame.write(stem.with_name(f"{stem.stem}.{attempt}.fits"), overwrite=False)
+        path = frame.write(_rejected_path(frame_path(night, series, "light", i)), overwrite=False)
         self.log.warning("%s: frame %d rejected, kept as %s: %s", order_id, i + 1, path, "; ".join(problems))
         return frame_entry(path, frame.header) | {"Index": i, "Why": "; ".join(problems)}
 
     def _set_aside(self, path: Path, order_id: str, i: int, why: str) -> dict:
         """Move a file that stands where frame ``i`` goes but is not a verified frame of it into ``rejected/``."""
-        folder = path.parent / "rejected"
-        folder.mkdir(exist_ok=True)
-        attempt = 1 + len(list(folder.glob(path.stem + ".*.fits")))
-        moved = folder / f"{path.stem}.{attempt}.fits"
+        moved = _rejected_path(path)
         os.replace(path, moved)
         self.log.warning("%s: %s %s; moved to %s and taken again", order_id, path.name, why, moved)
         try:

@@ -129,6 +129,11 @@ class Config:
         site = self.data["Site"]
         return EarthLocation.from_geodetic(site["Longitude"] * u.deg, site["Latitude"] * u.deg, site["Elevation"] * u.m)
 
+    def token(self) -> str | None:
+        """The shared secret of ``Security.Token File`` (its one line), or None when none is configured."""
+        path = self.data["Security"]["Token File"]
+        return Path(path).read_text().strip() if path else None
+
     @property
     def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.data["Security"]["Allowed Networks"]]
@@ -256,10 +261,9 @@ def build_devices(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
     if address is None:
         return build_hardware(config, kinds)
     built = {kind: _ALPACA[kind]()(address, 0) for kind in kinds}
-    security = config["Security"]
-    token = Path(security["Token File"]).read_text().strip() if security["Token File"] else None
+    token, certificate = config.token(), config["Security"]["TLS Certificate"] or None
     for device in built.values():  # the device server applies the daemons' Security rules: so do its clients
-        device.use_security(token, security["TLS Certificate"] or None)
+        device.use_security(token, certificate)
     return _finish(config, built, None)
 
 

@@ -6,6 +6,7 @@ turned away. `ExposureWatch` samples the dome, the mount and the camera at the
 start of an exposure, every ``period`` seconds during it and at its end, and
 checks each sample against `Limits`:
 
+- the camera is not in its Error state;
 - the shutter is open;
 - the slit faces the telescope (the azimuths agree within ``slit``
   degrees; above ``zenith`` degrees of altitude the slit runs over the
@@ -34,6 +35,7 @@ from typing import Callable
 from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
+from torosdrivers.ccd.base import CameraState
 from torosdrivers.dome import ShutterState
 from torosdrivers.errors import DriverError
 
@@ -75,6 +77,7 @@ class Sample:
     slewing: bool | None
     parked: bool | None
     pointing_error: float | None  # degrees from the target
+    camera: CameraState | None = None  # None: no camera given, or it did not answer
     error: str = ""  # what could not be read
 
     def breaches(self, limits: Limits) -> list[tuple[str, str]]:
@@ -82,6 +85,8 @@ class Sample:
         out = []
         if self.error:
             out.append(("unreadable", f"the devices could not be read: {self.error}"))
+        if self.camera == CameraState.ERROR:
+            out.append(("camera", "the camera was in its Error state"))
         # The mount first: a mount moved away also leaves the slit behind, and the cause is worth naming first.
         if self.parked:
             out.append(("parked", "the mount was parked"))
@@ -109,9 +114,11 @@ def _read(what: Callable[[], object], errors: list[str], name: str):
         return None
 
 
-def sample_observatory(dome, mount, target: SkyCoord, when: str) -> Sample:
-    """Read what a light exposure depends on from ``dome`` (None: open air) and ``mount``."""
+def sample_observatory(dome, mount, target: SkyCoord, when: str, camera=None) -> Sample:
+    """Read what a light exposure depends on from ``dome`` (None: open air), ``mount`` and ``camera`` (None: not
+    sampled)."""
     errors: list[str] = []
+    state = None if camera is None else _read(lambda: CameraState(camera.state), errors, "camera state")
     at = _read(lambda: mount.time, errors, "mount time") or Time.now()
     altaz = _read(lambda: mount.altaz, errors, "mount alt/az")
     position = _read(lambda: mount.position, errors, "mount position")
@@ -127,7 +134,7 @@ def sample_observatory(dome, mount, target: SkyCoord, when: str) -> Sample:
         tracking=_read(lambda: bool(mount.tracking), errors, "mount tracking"),
         slewing=_read(lambda: bool(mount.slewing), errors, "mount slewing"),
         parked=_read(lambda: bool(mount.at_park), errors, "mount at park"),
-        pointing_error=None if position is None else float(position.separation(target).deg),
+        pointing_error=None if position is None else float(position.separation(target).deg), camera=state,
         error=errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "") if errors else "")
 
 
@@ -185,6 +192,8 @@ class ExposureWatch:
         The mount.
     target
         Where the exposure must point.
+    camera
+        The camera taking the exposure (None: not sampled).
     limits
         What the exposure must keep to.
     period
@@ -200,9 +209,9 @@ class ExposureWatch:
     True
     """
 
-    def __init__(self, dome, mount, target: SkyCoord, *, limits: Limits = Limits(), period: float = 1.0,
+    def __init__(self, dome, mount, target: SkyCoord, *, camera=None, limits: Limits = Limits(), period: float = 1.0,
                  on_breach: Callable[[str], None] | None = None) -> None:
-        self.dome, self.mount, self.target = dome, mount, target
+        self.dome, self.mount, self.camera, self.target = dome, mount, camera, target
         self.period = float(period)
         self.on_breach = on_breach
         self.record = ExposureRecord(target, limits)
@@ -212,7 +221,7 @@ class ExposureWatch:
 
     def sample(self, when: str) -> None:
         """Take one sample now; report its new breaches."""
-        taken = sample_observatory(self.dome, self.mount, self.target, when)
+        taken = sample_observatory(self.dome, self.mount, self.target, when, self.camera)
         with self._lock:
             new = self.record.add(taken)
         for sentence in new:
