@@ -43,7 +43,8 @@ from astropy.time import Time
 
 from torosdrivers._version import __version__
 from torosdrivers.config import Config
-from torosdrivers.errors import CommunicationError, DeviceBusyError, DeviceTimeoutError, DriverError, NotConnectedError
+from torosdrivers.errors import CommunicationError, DeviceBusyError, DeviceTimeoutError, DriverError, NotConnectedError, \
+    ParkedError
 
 from . import notify
 from .journal import Journal, JournalError, utc_stamp
@@ -64,8 +65,9 @@ PING_INTERVAL = 2.0
 #: A worker whose idle loop has not turned for this long (seconds) is unhealthy.
 STALL_SECONDS = 30.0
 _LINK_ERRORS = (NotConnectedError, CommunicationError, DeviceTimeoutError)
-#: Errors of a running order that pass: the order goes back in the queue (a bounded number of times).
-_PASSING_ERRORS = _LINK_ERRORS + (DeviceBusyError,)
+#: Errors of a running order that pass: the order goes back in the queue (a bounded number of times). A mount
+#: parked under the order (by another client, or another daemon's supervisor that saw the rain first) is one.
+_PASSING_ERRORS = _LINK_ERRORS + (DeviceBusyError, ParkedError)
 
 
 class OrderCancelled(Exception):
@@ -492,6 +494,8 @@ class Service(abc.ABC):
                     why = f"the devices dropped ({exc})"
                 elif isinstance(exc, DeviceBusyError):
                     why = f"a device was busy ({exc})"
+                elif isinstance(exc, ParkedError):
+                    why = f"the mount was parked under it ({exc})"
                 else:
                     why = str(exc)
                 self._requeue(order_id, f"interrupted: {why}; back in the queue, it resumes where it stopped",

@@ -227,3 +227,27 @@ def test_a_third_party_moving_the_devices_interrupts_the_order_which_resumes_wit
         begin = Time(header["DATE-OBS"])
         end = begin + TimeDelta(header["EXPTIME"], format="sec")
         assert any(o <= begin and end <= c for o, c in spans), (path.name, spans)  # the shutter was open
+
+
+def test_a_mount_parked_under_the_order_before_its_slew_interrupts_it_and_it_resumes(tmp_path):
+    """Another daemon's supervisor (or a client) parks the mount between the unpark and the slew."""
+    service = TelescopeService(_config(tmp_path, scale=1000.0))
+    mount = service.devices.mount
+    unpark, skipped = mount.unpark, []
+
+    def parked_again() -> None:  # the first unpark is undone at once, as a park from elsewhere would
+        unpark()
+        if not skipped:
+            skipped.append(True)
+            mount.park()
+
+    mount.unpark = parked_again
+    service.serve(0)
+    proxy = _proxy(service)
+    try:
+        proxy.front_desk({**ORDER, "ID": "raced", "Number of Exposures": 1, "Exposure Time": 10.0})
+        done = wait_state(proxy, "raced", timeout=60)
+        assert done["State"] == "done", done
+        assert any("the mount was parked under it" in s["Text"] for s in done["Steps"])
+    finally:
+        service.stop()
