@@ -161,9 +161,12 @@ class AlpacaServer:
     def _answer_discovery(self) -> None:
         sock = self._discovery
         reply = json.dumps({"AlpacaPort": self.port}).encode()
-        while sock is not None:
+        sock.settimeout(0.2)  # closing a socket does not wake a blocked recvfrom: stop() would wait its 5 s join
+        while self._discovery is sock:
             try:
                 data, sender = sock.recvfrom(1024)
+            except TimeoutError:
+                continue
             except OSError:
                 return  # closed by stop()
             if data.startswith(DISCOVERY_MESSAGE) and self.guard.client_allowed(sender[0]):
