@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PREFIX ?= /opt/toros
 
-.PHONY: all venv test demo bench install uninstall clean distclean
+.PHONY: all venv test demo bench bench-quick install uninstall clean distclean
 
 all: venv
 
@@ -24,9 +24,14 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/toros-demo --output demo-output
 
-## bench: print the speed and memory figures of benchmarks/
+## bench: print the speed and memory figures of benchmarks/, each beside its peer, targets judged
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## bench-quick: every benchmark in its short mode (small sizes, no target judged), as CI runs them, so none
+##              can break unseen (about 70 s)
+bench-quick: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b --quick"; $(BIN)/python $$b --quick || exit 1; done
 
 ## install: (root) the toros user, a production venv in $(PREFIX) (no test tools), hardened systemd units
 ##          (or macOS launch daemons) for toros-devices, the three daemons and toros-web, and /etc/toros/toros.conf.yaml

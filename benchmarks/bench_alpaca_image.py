@@ -9,11 +9,11 @@ memory are its own: peak memory is the growth of the child's peak RSS during
 the downloads (Linux: reset through /proc/self/clear_refs).
 
 Targets (issue 8): (a) at most 0.15 s, faster than (b), peak extra memory at
-most 2x the frame, and the frame's own dtype; (c) at least 2x faster than (d)
+most 2x the frame, and the frame's own dtype; (c) at least 2.5x faster than (d) (issue 28)
 at no more than half its peak memory; the server serves a 4k ImageBytes frame
 in under 0.1 s.
 
-Run: ``.venv/bin/python benchmarks/bench_alpaca_image.py [--size 4096] [--repeat 3]``
+Run: ``.venv/bin/python benchmarks/bench_alpaca_image.py [--size 4096] [--repeat 3] [--quick]``
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from verdict import short_mode, verdict
 
 PATHS = {
     "a": "AlpacaCamera, ImageBytes -> numpy",
@@ -92,12 +94,15 @@ def start_server(size: int, *extra: str) -> tuple[subprocess.Popen, str]:
 def server_serve_time(address: str, repeat: int) -> float:
     import requests
 
-    url = f"http://{address}/api/v1/camera/0/imagearray"
+    base = f"http://{address}/api/v1/camera/0"
     times = []
     with requests.Session() as session:
+        # Connected is kept per client (ASCOM Platform 7): this raw client says who it is and connects first
+        session.put(f"{base}/connected", data={"Connected": "true", "ClientID": 4242}, timeout=10).raise_for_status()
         for _ in range(repeat + 1):
             t0 = time.perf_counter()
-            with session.get(url, headers={"Accept": "application/imagebytes"}, stream=True, timeout=60) as r:
+            with session.get(f"{base}/imagearray", params={"ClientID": 4242}, headers={"Accept": "application/imagebytes"},
+                             stream=True, timeout=60) as r:
                 assert r.headers["Content-Type"] == "application/imagebytes", r.text[:200]
                 for _ in r.iter_content(1 << 20):
                     pass
@@ -109,12 +114,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=4096)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="short mode (CI): small sizes, the figures printed, no target judged by them")
     p.add_argument("--child", choices=sorted(PATHS), help=argparse.SUPPRESS)
     p.add_argument("--address", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(args.child, args.address, args.repeat)
         return
+    if short_mode(args.quick):
+        args.size, args.repeat = 256, 1
 
     frame_mb = args.size * args.size * 2 / 2**20
     servers = {"imagebytes": start_server(args.size), "json": start_server(args.size, "--no-imagebytes")}
@@ -148,12 +156,12 @@ def main() -> None:
         (f"(a) faster than (b): {t['b'] / t['a']:.1f}x", t["a"] < t["b"]),
         (f"(a) peak extra {m['a']:.0f} MB <= 2x frame ({2 * frame_mb:.0f} MB)", m["a"] <= 2 * frame_mb),
         (f"(a) keeps the frame's dtype: {results['a']['dtype']}", results["a"]["dtype"] == "uint16"),
-        (f"(c) {t['d'] / t['c']:.1f}x faster than (d) (>= 2x)", t["d"] >= 2 * t["c"]),
+        (f"(c) {t['d'] / t['c']:.1f}x faster than (d) (>= 2.5x)", t["d"] >= 2.5 * t["c"]),
         (f"(c) peak {m['c']:.0f} MB <= half of (d)'s {m['d']:.0f} MB", m["c"] <= m["d"] / 2),
         (f"server serves ImageBytes in {serve:.3f} s (< 0.1 s)", serve < 0.1),
     ]
     for text, ok in checks:
-        print(f"  {'meets ' if ok else 'MISSES'} {text}")
+        print(f"  {verdict(ok)} {text}")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ Targets (set here, issue 17): state() p99 under 50 ms and a poll under
 200 ms, so a one-second refresh costs the daemons little; every page gets
 every view (at least 90% of the refreshes) while 50 are open.
 
-Run: ``.venv/bin/python benchmarks/bench_web.py``
+Run: ``.venv/bin/python benchmarks/bench_web.py [--quick]``
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -34,12 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.daemons.conftest import DOC_OBSERVATION, Stack, make_config  # noqa: E402
 from torosdrivers.daemons.overview import Overview  # noqa: E402
 from torosdrivers.daemons.web import WebServer  # noqa: E402
+from verdict import short_mode, verdict  # noqa: E402
 
 PAGES, SECONDS, REFRESH = 50, 10.0, 0.5
 
 
 def _report(ok: bool, text: str) -> None:
-    print(f"  {'meets ' if ok else 'MISSES'} {text}")
+    print(f"  {verdict(ok)} {text}")
 
 
 def _page(url: str, counts: list[int], index: int, stop: threading.Event) -> None:
@@ -52,6 +54,12 @@ def _page(url: str, counts: list[int], index: int, stop: threading.Event) -> Non
 
 
 def main() -> None:
+    global PAGES, SECONDS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short mode (CI): small sizes, the figures printed, no target judged by them")
+    quick = parser.parse_args().quick
+    if short_mode(quick):
+        PAGES, SECONDS = 5, 2.0
     folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
     config = make_config(folder, Simulator={"Time Scale": 10.0, "Size": 256},
                          Web={"Allow Orders": False, "Refresh": REFRESH})
@@ -62,25 +70,25 @@ def main() -> None:
     telescope.front_desk({**DOC_OBSERVATION, "Number of Exposures": 100})
     web = WebServer(config, port=0).start()
     try:
-        time.sleep(3.0)  # the observation under way: a queue, steps, frames
+        time.sleep(1.0 if quick else 3.0)  # the observation under way: a queue, steps, frames
         calls = []
-        for _ in range(200):
+        for _ in range(20 if quick else 200):
             t0 = time.perf_counter()
             telescope.state()
             calls.append(time.perf_counter() - t0)
         calls.sort()
         median, p99 = statistics.median(calls) * 1e3, calls[int(0.99 * len(calls)) - 1] * 1e3
-        print(f"state() of the telescope daemon, 200 calls: median {median:.1f} ms, p99 {p99:.1f} ms")
+        print(f"state() of the telescope daemon, {len(calls)} calls: median {median:.1f} ms, p99 {p99:.1f} ms")
         _report(p99 < 50, f"p99 {p99:.1f} ms < 50 ms")
 
         overview = Overview(config)
         polls = []
-        for _ in range(30):
+        for _ in range(5 if quick else 30):
             t0 = time.perf_counter()
             overview.poll()
             polls.append(time.perf_counter() - t0)
         worst = max(polls) * 1e3
-        print(f"one poll of the page (three daemons merged), 30 polls: median "
+        print(f"one poll of the page (three daemons merged), {len(polls)} polls: median "
               f"{statistics.median(polls) * 1e3:.1f} ms, worst {worst:.1f} ms")
         _report(worst < 200, f"worst poll {worst:.1f} ms < 200 ms")
 

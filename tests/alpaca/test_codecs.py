@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from torosdrivers.alpaca.protocol import (
     decode_imagebytes,
     decode_json_image,
+    JsonImageStream,
     encode_imagebytes,
     encode_imagebytes_error,
     encode_json_image,
@@ -81,6 +83,23 @@ def test_json_round_trip_and_validity(height, width, seed):
     assert reply["ClientTransactionID"] == 3 and reply["ErrorNumber"] == 0
     assert np.array_equal(np.array(reply["Value"]).T, image)
     np.testing.assert_array_equal(decode_json_image(body, np.uint16), image)
+
+
+@given(height=st.integers(1, 30), width=st.integers(1, 30), seed=st.integers(0, 2**16),
+       cuts=st.lists(st.integers(1, 200), min_size=1, max_size=40), floats=st.booleans())
+def test_json_streamed_in_any_pieces_is_the_same_image(height, width, seed, cuts, floats):
+    """Cut anywhere (inside a number, between the brackets of "]]", in the other members), the same image."""
+    rng = np.random.default_rng(seed)
+    image = rng.normal(0, 1e3, (height, width)) if floats else rng.integers(-2**31, 2**31, (height, width))
+    body = json.dumps({"Type": 2, "Rank": 2, "Value": image.T.tolist(), "ErrorNumber": 0,
+                       "ErrorMessage": "a ]] in a string"}).encode()
+    stream, at = JsonImageStream(image.dtype), 0
+    for size in itertools.cycle(cuts):
+        if at >= len(body):
+            break
+        stream.feed(memoryview(body)[at : at + size])
+        at += size
+    np.testing.assert_array_equal(stream.finish(), image)
 
 
 def test_json_float_images_take_the_generic_path():

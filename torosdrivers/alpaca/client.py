@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import alpaca.device as alpyca_device
 import requests
 
-from .protocol import DISCOVERY_MESSAGE, DISCOVERY_PORT
+from .protocol import DISCOVERY_MESSAGE, DISCOVERY_PORT, JsonImageStream
 from ..errors import (CommunicationError, DeviceTimeoutError, DriverError, InvalidValueError, NotConnectedError,
                       error_for_code)
 from ..wire import wire_logger
@@ -130,8 +130,12 @@ class AlpacaLink:
         with self.translate(member):
             return getattr(self.device, member)(*args)
 
-    def download(self, member: str, *, accept: str, timeout: float) -> tuple[str, bytearray]:
+    def download(self, member: str, *, accept: str, timeout: float,
+                 stream: JsonImageStream | None = None) -> tuple[str, bytearray]:
         """GET a large member (an image) into one buffer, bounded by ``timeout`` in total.
+
+        A JSON reply goes to ``stream`` piece by piece instead, where one is given
+        (the body returned is then empty).
 
         Uses ``http.client`` directly: its ``readinto`` moves the body from
         the socket into a buffer of the reply's Content-Length, so the reply
@@ -159,8 +163,23 @@ class AlpacaLink:
                 text = response.read(400).decode("utf-8", "replace").strip()
                 raise CommunicationError(f"{self.label} {member}: HTTP {response.status}: {text}")
             length = response.length
+            kind = response.getheader("Content-Type", "")
             if length is None:
-                return response.getheader("Content-Type", ""), bytearray(response.read())
+                return kind, bytearray(response.read())
+            if stream is not None and "json" in kind:  # parsed as it arrives, never held whole
+                buffer = memoryview(bytearray(min(length, stream.CHUNK)))
+                got = 0
+                while got < length:
+                    if time.monotonic() > deadline:
+                        raise DeviceTimeoutError(f"{self.label}: {member} download incomplete after {timeout:g} s "
+                                                 f"({got} of {length} bytes)")
+                    n = response.readinto(buffer[: min(len(buffer), length - got)])
+                    if not n:
+                        raise CommunicationError(f"{self.label} {member}: connection closed after {got} of "
+                                                 f"{length} bytes")
+                    stream.feed(buffer[:n])
+                    got += n
+                return kind, bytearray()
             body = bytearray(length)
             view, got = memoryview(body), 0
             while got < length:
@@ -172,7 +191,7 @@ class AlpacaLink:
                 if not n:
                     raise CommunicationError(f"{self.label} {member}: connection closed after {got} of {length} bytes")
                 got += n
-            return response.getheader("Content-Type", ""), body
+            return kind, body
         except socket.timeout as exc:
             raise DeviceTimeoutError(f"{self.label}: no reply to {member} within {timeout:g} s") from exc
         except (OSError, http.client.HTTPException) as exc:

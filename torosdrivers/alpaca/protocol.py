@@ -34,6 +34,7 @@ __all__ = [
     "decode_imagebytes",
     "encode_json_image",
     "decode_json_image",
+    "JsonImageStream",
     "wire_order",
 ]
 
@@ -246,11 +247,7 @@ _BRACKETS = bytes.maketrans(b"[]", b"  ")
 
 
 def decode_json_image(body: bytes | bytearray, native: np.dtype | type = np.int32) -> np.ndarray:
-    """Numpy image ``[y, x]`` from a JSON ``ImageArray`` reply, without per-pixel objects.
-
-    The ``Value`` array is cut out of the text, its brackets blanked, and
-    numpy's C parser reads the numbers; the other members are read with the
-    json module from what remains.
+    """Numpy image ``[y, x]`` from a whole JSON ``ImageArray`` reply (see `JsonImageStream`).
 
     Raises
     ------
@@ -259,39 +256,117 @@ def decode_json_image(body: bytes | bytearray, native: np.dtype | type = np.int3
     CommunicationError
         The reply is malformed or not a rank-2 image.
     """
-    import json
+    stream = JsonImageStream(native)
+    view = memoryview(body)
+    for at in range(0, len(view), JsonImageStream.CHUNK):
+        stream.feed(view[at : at + JsonImageStream.CHUNK])
+    return stream.finish()
 
-    start = body.find(b'"Value"')
-    open_at = body.find(b"[", start) if start >= 0 else -1
-    if open_at >= 0 and re.match(rb"\[\s*\[\s*\[", bytes(body[open_at : open_at + 64])):
-        raise CommunicationError("ImageArray of rank 3 (colour) is not supported")
-    close_at = body.find(b"]]", open_at) if open_at >= 0 else -1
-    try:
-        meta = json.loads(bytes(body[:start]) + b'"Value":0' + bytes(body[close_at + 2 :]) if close_at >= 0 else body)
-    except ValueError as exc:
-        raise CommunicationError(f"ImageArray reply is not JSON: {bytes(body[:80])!r}") from exc
-    if not isinstance(meta, dict):
-        raise CommunicationError(f"ImageArray reply is not a JSON object: {bytes(body[:80])!r}")
-    if meta.get("ErrorNumber"):
-        raise error_for_code(int(meta["ErrorNumber"]), str(meta.get("ErrorMessage", "")))
-    if close_at < 0:
-        raise CommunicationError("ImageArray reply has no rank-2 Value array")
-    array_text = bytes(memoryview(body)[open_at : close_at + 2])  # one copy, for bytes or bytearray
-    columns = array_text.count(b"[") - 1
-    flat = array_text.translate(_BRACKETS)
-    del array_text  # each full-size text copy is released as soon as it is used
-    # The JSON ImageArray element type is Int32 (Type 2); a fraction means Double.
-    dtype = np.float64 if any(c in flat for c in (b".", b"e", b"E")) else np.int32
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)  # numpy warns, not raises, on junk
+
+class JsonImageStream:
+    """A JSON ``ImageArray`` reply parsed piece by piece as it arrives, without per-pixel objects.
+
+    Each piece of the ``Value`` array, cut at its last comma, has its
+    brackets blanked and numpy's C parser reads its numbers, so a 4k
+    frame's ~100 MB of text is never held whole and is parsed while the
+    rest is still on the wire (the reply's other members, read with the
+    json module, are short). Call `feed` with each piece in order, then
+    `finish`.
+    """
+
+    CHUNK = 4 << 20  #: bytes a caller should feed at a time: large enough for numpy, small beside a frame
+
+    def __init__(self, native: np.dtype | type = np.int32) -> None:
+        self._native = native
+        self._outside = bytearray()  # the reply without its array: before it, then (``_after``) after it
+        self._after: bytearray | None = None
+        self._inside = False
+        self._carry = b""  # the unfinished number at the end of the last piece
+        self._parts: list[np.ndarray] = []
+        self._brackets = 0
+
+    def feed(self, piece: bytes | bytearray | memoryview) -> None:
+        """Take the next piece of the reply."""
+        if self._after is not None:
+            self._after += piece
+            return
+        if not self._inside:
+            self._outside += piece
+            piece = self._enter(complete=False)
+            if piece is None:
+                return
+        text = self._carry + bytes(piece)
+        end = text.find(b"]]")
+        if end >= 0:  # the array ends here; what follows is the reply's other members
+            self._parse(text[: end + 2])
+            self._after, self._carry = bytearray(text[end + 2 :]), b""
+            return
+        cut = text.rfind(b",")
+        if cut < 0:
+            self._carry = text
+            if len(text) > 2 * self.CHUNK:
+                raise CommunicationError("ImageArray holds no comma in 8 MB: not an image")
+            return
+        self._parse(text[:cut])
+        self._carry = text[cut + 1 :]
+
+    def _enter(self, complete: bool) -> bytes | None:
+        """The array's first bytes once they (and enough to see its rank) are in, else None."""
+        start = self._outside.find(b'"Value"')
+        open_at = self._outside.find(b"[", start) if start >= 0 else -1
+        if open_at < 0 or len(self._outside) - open_at < 64 and not complete:
+            return None
+        if re.match(rb"\[\s*\[\s*\[", bytes(self._outside[open_at : open_at + 64])):
+            raise CommunicationError("ImageArray of rank 3 (colour) is not supported")
+        piece, self._inside = bytes(self._outside[open_at:]), True
+        del self._outside[start:]
+        self._outside += b'"Value":0'
+        return piece
+
+    def _parse(self, text: bytes) -> None:
+        self._brackets += text.count(b"[")
+        flat = text.translate(_BRACKETS)
+        if not flat.strip():
+            return
+        # The element type is Int32 (Type 2); a fraction means Double. Integers are tried first: numpy stops
+        # (and warns) at a '.' or an 'e', which costs nothing on the usual integer frame.
+        for dtype in (np.int32, np.float64):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DeprecationWarning)  # numpy warns, not raises, on junk
+                try:
+                    self._parts.append(np.fromstring(flat, dtype=dtype, sep=","))
+                    return
+                except (ValueError, DeprecationWarning) as exc:
+                    problem = exc
+        raise CommunicationError(f"ImageArray holds a value that is not a number: {problem}")
+
+    def finish(self) -> np.ndarray:
+        """The image ``[y, x]`` in the camera's own type ``native``; the reply's error if it carries one."""
+        import json
+
+        if not self._inside:  # a reply shorter than the look-ahead
+            first = self._enter(complete=True)
+            if first is not None:
+                self.feed(first)
+        reply = self._outside + (self._after or b"")
         try:
-            values = np.fromstring(flat, dtype=dtype, sep=",")
-        except (ValueError, DeprecationWarning) as exc:
-            raise CommunicationError(f"ImageArray holds a value that is not a number: {exc}") from exc
-    del flat
-    if columns <= 0 or values.size % columns:
-        raise CommunicationError(f"ImageArray has {values.size} values in {columns} columns")
-    xy = values.reshape(columns, values.size // columns)
-    out = np.empty((xy.shape[1], xy.shape[0]), dtype=native)
-    np.copyto(out, xy.T, casting="unsafe")
-    return out
+            meta = json.loads(bytes(reply)) if self._inside else json.loads(bytes(self._outside))
+        except ValueError as exc:
+            raise CommunicationError(f"ImageArray reply is not JSON: {bytes(reply[:80])!r}") from exc
+        if not isinstance(meta, dict):
+            raise CommunicationError(f"ImageArray reply is not a JSON object: {bytes(reply[:80])!r}")
+        if meta.get("ErrorNumber"):
+            raise error_for_code(int(meta["ErrorNumber"]), str(meta.get("ErrorMessage", "")))
+        if self._after is None:
+            raise CommunicationError("ImageArray reply has no rank-2 Value array")
+        columns = self._brackets - 1
+        fraction = any(p.dtype.kind == "f" for p in self._parts)  # one Double makes the whole image Double
+        values = np.concatenate(self._parts, dtype=np.float64 if fraction else np.int32) \
+            if len(self._parts) > 1 else (self._parts or [np.empty(0, np.int32)])[0]
+        self._parts = []
+        if columns <= 0 or values.size % columns:
+            raise CommunicationError(f"ImageArray has {values.size} values in {columns} columns")
+        xy = values.reshape(columns, values.size // columns)
+        out = np.empty((xy.shape[1], xy.shape[0]), dtype=self._native)
+        np.copyto(out, xy.T, casting="unsafe")
+        return out

@@ -19,7 +19,7 @@ from alpaca.filterwheel import FilterWheel as _AlpycaFilterWheel
 from astropy.time import Time
 
 from ..alpaca.client import AlpacaDeviceMixin
-from ..alpaca.protocol import IMAGEBYTES, decode_imagebytes, decode_json_image
+from ..alpaca.protocol import IMAGEBYTES, JsonImageStream, decode_imagebytes, decode_json_image
 from ..errors import DriverError, InvalidValueError, UnsupportedError
 from .base import Camera, Subframe
 from .context import FrameContext
@@ -182,11 +182,14 @@ class AlpacaCamera(AlpacaDeviceMixin, Camera):
     def _read_image(self) -> np.ndarray:
         """GET ``imagearray`` as ImageBytes or JSON (see the module notes)."""
         accept = "application/json" if self.image_transfer == "json" else f"{IMAGEBYTES}, application/json"
-        kind, body = self._link.download("ImageArray", accept=accept, timeout=self.image_timeout)
+        stream = JsonImageStream(self._facts["dtype"])
         with self._link.translate("ImageArray"):
+            kind, body = self._link.download("ImageArray", accept=accept, timeout=self.image_timeout, stream=stream)
             if IMAGEBYTES in kind:
                 return decode_imagebytes(body, self._facts["dtype"])
-            return decode_json_image(body, self._facts["dtype"])
+            if body:  # a reply without a Content-Length
+                return decode_json_image(body, self._facts["dtype"])
+            return stream.finish()
 
     # -- cooling -----------------------------------------------------------------------
     def _temperature(self) -> float:
