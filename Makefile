@@ -39,11 +39,11 @@ bench-quick: $(STAMP)
 install:
 	$(PYTHON) -m venv "$(DESTDIR)$(PREFIX)"
 	"$(DESTDIR)$(PREFIX)/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade .
-	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.services install --root "$(or $(DESTDIR),/)" --bin "$(PREFIX)/bin"
+	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.tools.install install --root "$(or $(DESTDIR),/)" --bin "$(PREFIX)/bin"
 
 ## uninstall: (root) remove the units and $(PREFIX); data, journals, logs and an edited configuration stay
 uninstall:
-	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.services uninstall --root "$(or $(DESTDIR),/)"
+	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.tools.install uninstall --root "$(or $(DESTDIR),/)"
 	test -x "$(DESTDIR)$(PREFIX)/bin/toros-telescope" && rm -rf "$(DESTDIR)$(PREFIX)"
 
 ## clean: delete intermediate files (build output, caches, demo output)

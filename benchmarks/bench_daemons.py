@@ -121,7 +121,7 @@ def run(kind: str, folder: Path, orders: int) -> tuple[list[float], float]:
         "Simulator": {"Time Scale": 1e4 if kind == "dome" else 1.0, "Size": 64, "Seed": 0,
                       "Start": _transit(180.0, -30.0)},
     }))
-    daemon = subprocess.Popen([sys.executable, "-m", "torosdrivers.daemons.cli", kind, "--config", str(config),
+    daemon = subprocess.Popen([sys.executable, "-m", "torosdrivers.daemons.frame.cli", kind, "--config", str(config),
                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     url = daemon.stdout.readline().split(" on ")[1].split()[0]
     if kind == "telescope":  # the telescope is busy observing, waiting on its hardware

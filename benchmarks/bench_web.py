@@ -33,8 +33,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.daemons.conftest import DOC_OBSERVATION, Stack, make_config  # noqa: E402
-from torosdrivers.daemons.overview import Overview  # noqa: E402
-from torosdrivers.daemons.web import WebServer  # noqa: E402
+from torosdrivers.daemons.tools.overview import Overview  # noqa: E402
+from torosdrivers.daemons.tools.web import WebServer  # noqa: E402
 from verdict import short_mode, verdict  # noqa: E402
 
 PAGES, SECONDS, REFRESH = 50, 10.0, 0.5

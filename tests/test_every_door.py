@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.daemons.conftest import make_config
-from torosdrivers.daemons.devices import DeviceServer
-from torosdrivers.daemons.dome import DomeService
-from torosdrivers.daemons.web import WebServer
+from torosdrivers.daemons.services.devices import DeviceServer
+from torosdrivers.daemons.services.dome import DomeService
+from torosdrivers.daemons.tools.web import WebServer
 
 SIM = {"Time Scale": 1e4, "Size": 32, "Seed": 1, "Weather": [], "Start": ""}
 

@@ -41,3 +41,14 @@ def test_readme_planning_example_runs(capsys):
     exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "NGC 7479" in out and "GW candidate 17', 'never above 30 deg" in out
+
+
+def test_readme_supervisor_from_a_script_runs(tmp_path, monkeypatch, capsys):
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S) if "Supervisor" in b)
+    monkeypatch.chdir(tmp_path)
+    # Noon at the site: the supervisor must find it unsafe, and say why.
+    (tmp_path / "my.conf.yaml").write_text(f"Device Server: {{Enabled: false}}\nLogging: {{File: {tmp_path}/l.log}}\n"
+                                           "Simulator: {Start: '2026-06-21T16:00:00', Weather: []}\n")
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.startswith("False [") and "the Sun is at" in out

@@ -15,10 +15,10 @@ from astropy.time import Time, TimeDelta
 from torosdrivers.config import DEFAULTS, Config
 from torosdrivers.config_schema import check
 from torosdrivers.coords import TOROS_SITE, to_altaz
-from torosdrivers.daemons.dome import DomeService
-from torosdrivers.daemons.preprocessor import PreprocessorService
-from torosdrivers.daemons.telescope import TelescopeService
-from torosdrivers.daemons.workorders import EXAMPLE_DOME, EXAMPLE_OBSERVATION
+from torosdrivers.daemons.services.dome import DomeService
+from torosdrivers.daemons.services.preprocessor import PreprocessorService
+from torosdrivers.daemons.services.telescope import TelescopeService
+from torosdrivers.daemons.frame.workorders import EXAMPLE_DOME, EXAMPLE_OBSERVATION
 
 DOC_OBSERVATION, DOC_DOME = EXAMPLE_OBSERVATION, EXAMPLE_DOME  # the documentation's, verbatim
 

@@ -13,7 +13,7 @@ from astropy.time import Time
 
 from tests.daemons.conftest import DOC_OBSERVATION, make_config, wait_state
 from torosdrivers.config import Devices
-from torosdrivers.daemons.telescope import TelescopeService
+from torosdrivers.daemons.services.telescope import TelescopeService
 from torosdrivers.mount.lx200 import LX200Mount
 from torosdrivers.simulators import SimulatedObservatory
 from torosdrivers.simulators.serial import LX200Responder, SerialSimServer

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, Stack, make_config, wait_state
-from torosdrivers.daemons.workorders import FAULT_INVALID, FAULT_UNSUPPORTED
+from torosdrivers.daemons.frame.workorders import FAULT_INVALID, FAULT_UNSUPPORTED
 
 
 @pytest.fixture(scope="module")

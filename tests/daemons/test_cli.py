@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from tests.daemons.conftest import client_config, wait_state
-from torosdrivers.daemons.client import main as toros
-from torosdrivers.daemons.views import step_line
-from torosdrivers.daemons.workorders import validate_calibration, validate_dome, validate_observation, typed_value
+from torosdrivers.daemons.tools.client import main as toros
+from torosdrivers.daemons.tools.views import step_line
+from torosdrivers.daemons.frame.workorders import validate_calibration, validate_dome, validate_observation, typed_value
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -111,7 +111,7 @@ def test_the_examples_are_valid_work_orders(tmp_path):
     assert validate_observation(observation, filters=["U", "B", "V", "R", "I"]).id == "1"
     for name in ("dome.yaml", "dome-commands.yaml"):
         assert validate_dome(yaml.safe_load((EXAMPLES / name).read_text()), ["Blink01", "FlatLamp"]).commands
-    from torosdrivers.daemons.workorders import validate_scheduled
+    from torosdrivers.daemons.frame.workorders import validate_scheduled
 
     gw = validate_scheduled(yaml.safe_load((EXAMPLES / "target-list.yaml").read_text()), ["V", "R", "I"])
     assert len(gw.targets) == 4 and gw.time_critical and gw.targets[2].observation.filter == "I"

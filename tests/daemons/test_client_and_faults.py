@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, client_config, wait_state
-from torosdrivers.daemons.client import main as toros
+from torosdrivers.daemons.tools.client import main as toros
 from torosdrivers.dome import ShutterState
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from torosdrivers.config import DEFAULTS, ConfigError, build_devices, build_hardware, load_config
 from torosdrivers.config_schema import SCHEMA
-from torosdrivers.daemons.services import SERVICES, install, shipped_config, uninstall
+from torosdrivers.daemons.tools.install import SERVICES, install, shipped_config, uninstall
 
 
 def test_embedded_default_when_no_file(monkeypatch, tmp_path):
@@ -82,7 +82,7 @@ def test_invalid_config_names_key_and_problem(tmp_path, content, message):
 def test_daemon_refuses_to_start_on_a_bad_config(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"Logging": {"Log Level": "LOUD"}}))
-    run = subprocess.run([sys.executable, "-m", "torosdrivers.daemons.cli", "dome", "--config", str(path)],
+    run = subprocess.run([sys.executable, "-m", "torosdrivers.daemons.frame.cli", "dome", "--config", str(path)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "Logging.Log Level" in run.stderr
 
@@ -123,7 +123,7 @@ BAD_CONFIGS = [  # issue 14's reproductions: each once printed a traceback or st
 
 @pytest.mark.parametrize("content, message", BAD_CONFIGS)
 def test_a_bad_configuration_is_one_clear_line_per_problem_and_a_non_zero_exit(tmp_path, capsys, content, message):
-    from torosdrivers.daemons.cli import main_dome
+    from torosdrivers.daemons.frame.cli import main_dome
 
     path = tmp_path / "bad.yaml"
     path.write_bytes(content.encode("latin-1"))
@@ -134,7 +134,7 @@ def test_a_bad_configuration_is_one_clear_line_per_problem_and_a_non_zero_exit(t
 
 
 def test_every_problem_of_a_configuration_is_reported(tmp_path, capsys):
-    from torosdrivers.daemons.cli import main_dome
+    from torosdrivers.daemons.frame.cli import main_dome
 
     path = tmp_path / "bad.yaml"
     path.write_text("Security: {Client Timeout: .nan, Allowed Network: []}\nSite: {Latitude: 100}\n")
@@ -143,7 +143,7 @@ def test_every_problem_of_a_configuration_is_reported(tmp_path, capsys):
 
 
 def test_a_journal_that_is_a_folder_and_a_port_out_of_range_are_refused(tmp_path, capsys):
-    from torosdrivers.daemons.cli import main_dome
+    from torosdrivers.daemons.frame.cli import main_dome
 
     (tmp_path / "journal").mkdir()
     path = tmp_path / "c.yaml"
@@ -191,7 +191,7 @@ def test_systemd_units(tmp_path):
             assert line in unit, (name, line)
         if name in ("devices", "telescope", "dome"):  # may open serial ports themselves
             assert "SupplementaryGroups=dialout" in unit and "ReadWritePaths=-/run/lock" in unit
-        if name != "devices" and name != "web":  # ready and watchdog notifications (daemons/notify.py)
+        if name != "devices" and name != "web":  # ready and watchdog notifications (daemons/frame/notify.py)
             assert "Type=notify" in unit and "WatchdogSec=60" in unit and "RestartPreventExitStatus=2" in unit
     units = {n: (tmp_path / "etc/systemd/system" / f"{n}.service").read_text() for n in SERVICES}
     assert "After=network-online.target devices.service preprocessor.service" in units["telescope"]
@@ -216,7 +216,7 @@ def test_systemd_units(tmp_path):
 
 
 def test_the_service_user_is_created_once(monkeypatch):
-    import torosdrivers.daemons.services as services
+    import torosdrivers.daemons.tools.install as services
 
     commands = []
     monkeypatch.setattr(services, "_run", commands.append)
@@ -265,4 +265,4 @@ def test_every_package_is_installed_by_make_install():
     folders = {name: Path(folder) for name, folder in project["package-dir"].items()}
     found = {".".join((name, *init.parent.relative_to(root / folder).parts))
              for name, folder in folders.items() for init in (root / folder).rglob("__init__.py")}
-    assert "torosdrivers.weather" in found and found - listed == set() and "webpage/*" in project["package-data"]["torosdrivers.daemons"]
+    assert "torosdrivers.weather" in found and found - listed == set() and "webpage/*" in project["package-data"]["torosdrivers.daemons.tools"]

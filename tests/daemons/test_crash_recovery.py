@@ -35,7 +35,7 @@ def write_config(tmp_path: Path, time_scale: float) -> Path:
 class Daemon:
     def __init__(self, kind: str, config: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "torosdrivers.daemons.cli", kind, "--config", str(config), "--port", "0"],
+            [sys.executable, "-m", "torosdrivers.daemons.frame.cli", kind, "--config", str(config), "--port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         line = self.process.stdout.readline()
         assert "serving XML-RPC on http://" in line, line

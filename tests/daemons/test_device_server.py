@@ -16,9 +16,9 @@ import requests
 
 from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, make_config, wait_state
 from tests.rigs import small_observatory
-from torosdrivers.daemons.devices import DeviceServer
-from torosdrivers.daemons.dome import DomeService
-from torosdrivers.daemons.telescope import TelescopeService
+from torosdrivers.daemons.services.devices import DeviceServer
+from torosdrivers.daemons.services.dome import DomeService
+from torosdrivers.daemons.services.telescope import TelescopeService
 from torosdrivers.dome import ShutterState
 from torosdrivers.dome.alpaca import AlpacaDome
 from torosdrivers.errors import DeviceBusyError

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from torosdrivers.config import build_devices
-from torosdrivers.daemons.devices import DeviceServer
+from torosdrivers.daemons.services.devices import DeviceServer
 from torosdrivers.dome import ShutterState
 
 from tests.daemons.conftest import make_config
@@ -99,7 +99,7 @@ def test_content_length_is_refused_before_the_body_never_a_500(guarded, length, 
 
 def test_a_client_outside_the_allowed_networks_is_refused_on_accept_and_discovery_is_silent(tmp_path):
     from torosdrivers.alpaca import AlpacaServer
-    from torosdrivers.daemons.security import guard_of
+    from torosdrivers.daemons.frame.security import guard_of
 
     config, owner = _owner(tmp_path, **{"Allowed Networks": ["10.0.0.0/8"]})
     try:
@@ -195,8 +195,8 @@ def test_secrets_held_as_sshd_holds_keys(tmp_path, mode, content, expected):
 
 
 def test_the_cli_says_401_in_one_line_naming_the_token_file(tmp_path, capsys):
-    from torosdrivers.daemons.client import main as toros
-    from torosdrivers.daemons.dome import DomeService
+    from torosdrivers.daemons.tools.client import main as toros
+    from torosdrivers.daemons.services.dome import DomeService
 
     good, wrong = tmp_path / "good", tmp_path / "wrong"
     for path, secret in ((good, "right"), (wrong, "wrong")):

@@ -142,7 +142,7 @@ def test_introspection_and_documentation_page(stack):
 
 def test_the_main_job(tmp_path, capsys):
     """``make demo``: simulator, three daemons, both documented work orders, calibrated frames."""
-    from torosdrivers.daemons.demo import main
+    from torosdrivers.daemons.tools.demo import main
 
     # The sky runs at the time scale too: 300 keeps the field up while the four processes start.
     assert main(["--output", str(tmp_path), "--size", "128", "--time-scale", "300"]) == 0

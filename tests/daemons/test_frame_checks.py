@@ -14,8 +14,8 @@ from astropy.time import Time, TimeDelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torosdrivers.daemons.devices import DeviceServer
-from torosdrivers.daemons.telescope import TelescopeService
+from torosdrivers.daemons.services.devices import DeviceServer
+from torosdrivers.daemons.services.telescope import TelescopeService
 from torosdrivers.observing import bias_level, check_light, measure
 from torosdrivers.observing.frames import frame_path, series_stem, verified
 

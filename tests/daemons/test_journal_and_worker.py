@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from tests.daemons.conftest import DOC_DOME, make_config, wait_state
-from torosdrivers.daemons.dome import DomeService
-from torosdrivers.daemons.journal import JournalBusyError, JournalError
-from torosdrivers.daemons.workorders import FAULT_SERVER
+from torosdrivers.daemons.services.dome import DomeService
+from torosdrivers.daemons.frame.journal import JournalBusyError, JournalError
+from torosdrivers.daemons.frame.workorders import FAULT_SERVER
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_a_second_daemon_on_one_journal_refuses_to_start(tmp_path, dome):
                                                  "Catalog": str(tmp_path / "catalog.sqlite")},
                                     "Logging": {"File": str(tmp_path / "second.log")},
                                     "Device Server": {"Enabled": False}}))
-    run = subprocess.run([sys.executable, "-m", "torosdrivers.daemons.cli", "dome", "--config", str(path),
+    run = subprocess.run([sys.executable, "-m", "torosdrivers.daemons.frame.cli", "dome", "--config", str(path),
                           "--port", "0"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert f"journal-dome.sqlite is in use by PID {os.getpid()}" in run.stderr

@@ -18,7 +18,7 @@ def _run_preprocessor(tmp_path, env: dict, stderr_path) -> str:
         "Database": {"Journal": str(tmp_path / "journal.sqlite"), "Catalog": str(tmp_path / "catalog.sqlite")},
         "Data Directory": str(tmp_path / "data")}))
     with open(stderr_path, "wb") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "torosdrivers.daemons.cli", "preprocessor", "--config",
+        process = subprocess.Popen([sys.executable, "-m", "torosdrivers.daemons.frame.cli", "preprocessor", "--config",
                                     str(config), "--port", "0"], stdout=subprocess.PIPE, stderr=stderr, text=True,
                                    env={**os.environ, **env})
         line = process.stdout.readline()

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, Stack, make_config, wait_state
-from torosdrivers.daemons.workorders import DERIVED_ID_SUFFIX, FAULT_INVALID, FAULT_UNSUPPORTED, MAX_ID_CHARS
-from torosdrivers.daemons.rpc import MAX_FAULT_CHARS
+from torosdrivers.daemons.frame.workorders import DERIVED_ID_SUFFIX, FAULT_INVALID, FAULT_UNSUPPORTED, MAX_ID_CHARS
+from torosdrivers.daemons.frame.rpc import MAX_FAULT_CHARS
 
 
 @pytest.fixture(scope="module")

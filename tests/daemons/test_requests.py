@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from tests.daemons.conftest import DOC_DOME, Stack, make_config
-from torosdrivers.daemons.client import main as toros
-from torosdrivers.daemons.rpc import SLOW_REQUEST, RPCServer
-from torosdrivers.daemons.security import service_proxy
+from torosdrivers.daemons.tools.client import main as toros
+from torosdrivers.daemons.frame.rpc import SLOW_REQUEST, RPCServer
+from torosdrivers.daemons.frame.security import service_proxy
 from torosdrivers.dome import ShutterState
 
 TLS = Path(__file__).parent / "tls"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from torosdrivers.daemons.devices import DeviceServer
+from torosdrivers.daemons.services.devices import DeviceServer
 from torosdrivers.dome import ShutterState
-from torosdrivers.daemons.telescope import TelescopeService
-from torosdrivers.daemons.workorders import FAULT_DEVICE
+from torosdrivers.daemons.services.telescope import TelescopeService
+from torosdrivers.daemons.frame.workorders import FAULT_DEVICE
 
 from tests.daemons.conftest import DOC_OBSERVATION, make_config, transit_of, wait_state
 

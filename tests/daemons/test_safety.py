@@ -11,8 +11,8 @@ from astropy.io import fits
 from astropy.time import Time
 
 from tests.daemons.conftest import DOC_DOME, DOC_OBSERVATION, make_config, wait_state
-from torosdrivers.daemons.dome import DomeService
-from torosdrivers.daemons.telescope import TelescopeService
+from torosdrivers.daemons.services.dome import DomeService
+from torosdrivers.daemons.services.telescope import TelescopeService
 from torosdrivers.dome import ShutterState
 
 #: 2026-09-24, the evening before the documented field transits at 05:45 UTC: the Sun is at -6 deg
@@ -137,7 +137,7 @@ def test_the_safety_state_over_xml_rpc(tmp_path):
 def test_toros_status_shows_health_and_safety(tmp_path, capsys):
     import yaml
 
-    from torosdrivers.daemons.client import main as toros
+    from torosdrivers.daemons.tools.client import main as toros
 
     service = _service(tmp_path, [], scale=100.0)
     try:
@@ -198,7 +198,7 @@ def test_an_idle_observatory_closes_and_parks(tmp_path):
 
 def test_over_alpaca_the_dome_daemon_closes_when_the_rain_comes(tmp_path):
     """The supervisor as deployed: its devices (dome, mount, weather station, monitor) behind toros-devices."""
-    from torosdrivers.daemons.devices import DeviceServer
+    from torosdrivers.daemons.services.devices import DeviceServer
 
     config = make_config(tmp_path, Simulator={"Time Scale": 100.0, "Size": 64, "Seed": 3,
                                               "Start": "2026-09-25T03:00:00",

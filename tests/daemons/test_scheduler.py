@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.daemons.conftest import DOC_OBSERVATION, Stack, make_config, wait_state
-from torosdrivers.daemons.scheduler import SchedulerService
+from torosdrivers.daemons.services.scheduler import SchedulerService
 
 DUSK = {"RA": 300.0, "Dec": -30.0}  # high over TOROS as the night begins (the documented field rises later)
 RULES = [{"Name": "transients", "When": {"Type of job": "Transient"}, "Priority": 9},
@@ -157,7 +157,7 @@ def _wait_known(proxy, order_id: str, timeout: float = 60.0) -> bool:
 def test_toros_plan_prints_the_night(night, tmp_path, capsys):
     import yaml
 
-    from torosdrivers.daemons.client import main as toros
+    from torosdrivers.daemons.tools.client import main as toros
 
     night.proxy.front_desk({"ID": "tl", "WOType": "Target List", "Filter": "V", "Exposure Time": 600.0,
                             "Targets": _galaxies(8, ra=(280, 330)) + [{"Name": "north", "RA": 10.0, "Dec": 80.0}]})
@@ -243,7 +243,7 @@ def test_an_order_resumes_an_earlier_ones_frames_and_a_set_target_comes_back_int
             self.handed.append(order)
             return {"ID": order["ID"]}
 
-    from torosdrivers.daemons.scheduler import BlockState
+    from torosdrivers.daemons.services.scheduler import BlockState
 
     config = make_config(tmp_path / "other")
     scheduler = SchedulerService(config, devices=night.stack.telescope.devices)

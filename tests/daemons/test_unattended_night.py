@@ -121,11 +121,11 @@ def test_an_unattended_night_with_faults_keeps_every_frame_true(tmp_path):
     }
     path = tmp_path / "toros.conf.yaml"
     path.write_text(yaml.safe_dump(config))
-    devices = Process(["torosdrivers.daemons.devices", "--config", str(path)], "Alpaca server on",
+    devices = Process(["torosdrivers.daemons.services.devices", "--config", str(path)], "Alpaca server on",
                       tmp_path / "devices.err")
-    telescope = Process(["torosdrivers.daemons.cli", "telescope", "--config", str(path)], "serving XML-RPC",
+    telescope = Process(["torosdrivers.daemons.frame.cli", "telescope", "--config", str(path)], "serving XML-RPC",
                         tmp_path / "telescope.err")
-    scheduler = Process(["torosdrivers.daemons.cli", "scheduler", "--config", str(path)], "serving XML-RPC",
+    scheduler = Process(["torosdrivers.daemons.frame.cli", "scheduler", "--config", str(path)], "serving XML-RPC",
                         tmp_path / "scheduler.err")
     try:
         _ready(ports["telescope"])

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from tests.daemons.conftest import Stack, make_config
-from torosdrivers.daemons.web import WebServer
+from torosdrivers.daemons.tools.web import WebServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")

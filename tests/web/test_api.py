@@ -10,7 +10,7 @@ from astropy.io import fits
 import numpy as np
 
 from tests.daemons.conftest import make_config
-from torosdrivers.daemons.web import WebServer, main, parse_order
+from torosdrivers.daemons.tools.web import WebServer, main, parse_order
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_every_answer_carries_the_csp_and_deep_json_is_a_400(page):
 
 
 def test_with_a_token_the_page_asks_for_a_login_and_keeps_a_strict_session(tmp_path):
-    from torosdrivers.daemons.web import hash_password
+    from torosdrivers.daemons.tools.web import hash_password
 
     token = tmp_path / "token"
     token.write_text("page-s3cret\n")

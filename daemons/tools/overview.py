@@ -18,8 +18,8 @@ from typing import Any
 
 from torosdrivers.config import Config
 
-from .security import service_proxy
-from .journal import utc_stamp
+from torosdrivers.daemons.frame.security import service_proxy
+from torosdrivers.daemons.frame.journal import utc_stamp
 
 __all__ = ["Overview", "SERVICES"]
 

@@ -9,9 +9,9 @@ from typing import Callable
 from torosdrivers.config import Config
 from torosdrivers.preprocessing import Catalog, process_night
 
-from .service import Service
-from .status import Result
-from .workorders import CalibrationOrder, WorkOrderError, validate_calibration
+from torosdrivers.daemons.frame.service import Service
+from torosdrivers.daemons.frame.status import Result
+from torosdrivers.daemons.frame.workorders import CalibrationOrder, WorkOrderError, validate_calibration
 
 __all__ = ["PreprocessorService"]
 

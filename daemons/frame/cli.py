@@ -2,7 +2,7 @@
 
 Each takes ``--config PATH`` (else ``$TOROS_CONFIG``, else
 ``/etc/toros/toros.conf.yaml``, else the embedded default), logs as
-`torosdrivers.daemons.logs` describes, serves XML-RPC on its configured
+`torosdrivers.daemons.frame.logs` describes, serves XML-RPC on its configured
 address, and stops cleanly on SIGTERM or Ctrl-C. The systemd units and
 launchd agents run exactly these.
 """
@@ -19,8 +19,8 @@ from torosdrivers.config import ConfigError, load_config
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import catch_stop, wait_for_stop
 
-from .journal import JournalError
-from .logs import fatal, setup_logging
+from torosdrivers.daemons.frame.journal import JournalError
+from torosdrivers.daemons.frame.logs import fatal, setup_logging
 
 __all__ = ["main_telescope", "main_dome", "main_preprocessor", "main_scheduler", "port_number", "load_or_explain", "start_process"]
 
@@ -70,13 +70,13 @@ def _serve(kind: str, argv: list[str] | None) -> int:
     if config is None:
         return 2
     if kind == "telescope":
-        from .telescope import TelescopeService as cls
+        from torosdrivers.daemons.services.telescope import TelescopeService as cls
     elif kind == "dome":
-        from .dome import DomeService as cls
+        from torosdrivers.daemons.services.dome import DomeService as cls
     elif kind == "scheduler":
-        from .scheduler import SchedulerService as cls
+        from torosdrivers.daemons.services.scheduler import SchedulerService as cls
     else:
-        from .preprocessor import PreprocessorService as cls
+        from torosdrivers.daemons.services.preprocessor import PreprocessorService as cls
     try:
         service = cls(config)
         server = service.serve(args.port)

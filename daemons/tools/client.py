@@ -30,11 +30,11 @@ import yaml
 
 from torosdrivers._version import add_version
 
-from .cli import load_or_explain
-from .overview import SERVICES, Overview
-from .security import service_proxy
-from .views import FINAL, daemon_detail, observatory, order_line, order_table, plan_table, step_line
-from .workorders import typed_value
+from torosdrivers.daemons.frame.cli import load_or_explain
+from torosdrivers.daemons.tools.overview import SERVICES, Overview
+from torosdrivers.daemons.frame.security import service_proxy
+from torosdrivers.daemons.tools.views import FINAL, daemon_detail, observatory, order_line, order_table, plan_table, step_line
+from torosdrivers.daemons.frame.workorders import typed_value
 
 __all__ = ["main"]
 _CLEAR = "\x1b[H\x1b[2J"

@@ -26,9 +26,9 @@ from torosdrivers.config import KINDS, Config, Devices, build_hardware, weather_
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
 
-from .cli import start_process
-from .logs import fatal
-from .security import guard_of
+from torosdrivers.daemons.frame.cli import start_process
+from torosdrivers.daemons.frame.logs import fatal
+from torosdrivers.daemons.frame.security import guard_of
 
 __all__ = ["DeviceServer", "main"]
 

@@ -40,9 +40,9 @@ from torosdrivers.errors import NotConnectedError
 from torosdrivers.scheduling import Block, Limits, Overheads, Plan, assign_priority, night_grid, observable, \
     plan_night, rules_from_config
 
-from .security import service_proxy
-from .service import Service
-from .workorders import FAULT_DEVICE, FAULT_SERVER, ScheduledOrder, Target, validate_scheduled
+from torosdrivers.daemons.frame.security import service_proxy
+from torosdrivers.daemons.frame.service import Service
+from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_SERVER, ScheduledOrder, Target, validate_scheduled
 
 __all__ = ["SchedulerService", "BlockState"]
 

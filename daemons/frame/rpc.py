@@ -29,7 +29,7 @@ from xmlrpc.server import DocXMLRPCRequestHandler, DocXMLRPCServer
 
 from torosdrivers.httpguard import SLOW_REQUEST, Guard, GuardedHandler, GuardedServer, Refusal
 
-from .workorders import FAULT_INVALID, FAULT_SERVER, shorten
+from torosdrivers.daemons.frame.workorders import FAULT_INVALID, FAULT_SERVER, shorten
 
 __all__ = ["RPCServer", "MAX_FAULT_CHARS", "SLOW_REQUEST"]
 

@@ -2,7 +2,7 @@
 
 ``make install`` builds a production virtual environment in ``/opt/toros``
 (the package without its test tools) and runs ``python -m
-torosdrivers.daemons.services install``, which
+torosdrivers.daemons.tools.install install``, which
 
 - creates the ``toros`` system user (group ``dialout``, for serial ports;
   ``_toros`` on macOS), so nothing runs as root;
@@ -92,7 +92,7 @@ def systemd_unit(name: str, bin_dir: Path, config: Path, user: str = USER) -> st
     after = "".join(f" {n}.service" for n in _AFTER.get(name, ()))
     what = _WHAT.get(name, "daemon (XML-RPC front_desk)")
     # The work-order daemons tell systemd when they serve and feed its watchdog while healthy
-    # (daemons/notify.py): a dead worker or an unwritable journal gets the daemon restarted.
+    # (daemons/frame/notify.py): a dead worker or an unwritable journal gets the daemon restarted.
     kind = "simple" if name in ("devices", "web") else "notify\nNotifyAccess=main\nWatchdogSec=60"
     if name in _SERIAL:
         # Serial ports: the dialout group, tty devices only, and /run/lock for the port locks (serialio/lock.py).
@@ -230,7 +230,7 @@ def uninstall(root: Path, system: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m torosdrivers.daemons.services", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m torosdrivers.daemons.tools.install", description=__doc__.splitlines()[0])
     p.add_argument("action", choices=("install", "uninstall"))
     p.add_argument("--root", type=Path, default=Path("/"), help="install under this root (default: /)")
     p.add_argument("--system", choices=("auto", "linux", "macos"), default="auto")

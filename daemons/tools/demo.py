@@ -34,8 +34,8 @@ from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.coords import TOROS_SITE, sun_altaz, to_altaz
 from torosdrivers.preview import stretch, write_png
 
-from .security import service_proxy
-from .workorders import EXAMPLE_DOME, EXAMPLE_OBSERVATION
+from torosdrivers.daemons.frame.security import service_proxy
+from torosdrivers.daemons.frame.workorders import EXAMPLE_DOME, EXAMPLE_OBSERVATION
 
 __all__ = ["main"]
 
@@ -135,16 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"TOROS Manager demo: configuration {config_path}")
     processes = []
     try:
-        owner, line = _start(["torosdrivers.daemons.devices", "--config", str(config_path)],
+        owner, line = _start(["torosdrivers.daemons.services.devices", "--config", str(config_path)],
                              logs / "toros-devices.log")
         processes.append(owner)
         print(f"  {line.split(' (camera')[0]}")
         for kind in ("preprocessor", "telescope", "dome", "scheduler"):
-            process, line = _start(["torosdrivers.daemons.cli", kind, "--config", str(config_path)],
+            process, line = _start(["torosdrivers.daemons.frame.cli", kind, "--config", str(config_path)],
                                    logs / f"toros-{kind}.log")
             processes.append(process)
             print(f"  {line.split(' (config')[0]}")
-        process, line = _start(["torosdrivers.daemons.web", "--config", str(config_path)], logs / "toros-web.log")
+        process, line = _start(["torosdrivers.daemons.tools.web", "--config", str(config_path)], logs / "toros-web.log")
         processes.append(process)
         print(f"  {line.split(' (config')[0]}")
         loaded = load_config(config_path)

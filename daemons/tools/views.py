@@ -1,6 +1,6 @@
 """What the ``toros`` CLI prints: tables and lines made from the status API's structures.
 
-Pure functions of the structures in `torosdrivers.daemons.status`, so each
+Pure functions of the structures in `torosdrivers.daemons.frame.status`, so each
 is tested on its own and the CLI only fetches and prints.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from .status import parse_stamp
+from torosdrivers.daemons.frame.status import parse_stamp
 
 __all__ = ["table", "clock", "order_line", "step_line", "observatory", "daemon_detail", "order_table", "plan_table",
            "FINAL"]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from torosdrivers.wire import set_wire_trace
 
-from .journal import utc_stamp
+from torosdrivers.daemons.frame.journal import utc_stamp
 
 __all__ = ["setup_logging", "log_file", "recent", "keep_recent", "UTCFormatter", "under_journald", "fatal"]
 

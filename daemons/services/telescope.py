@@ -41,12 +41,12 @@ from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverEr
 from torosdrivers.observing import BiasLevel, ExposureWatch, Limits, bias_level, check_light, measure
 from torosdrivers.observing.frames import frame_path, identity_cards, series_hash, verified
 
-from .service import OrderCancelled, OrderInterrupted, Service
-from .safety import Supervisor
-from .security import service_proxy
-from .slaving import DomeSlave
-from .status import Result
-from .workorders import DERIVED_ID_SUFFIX, Observation, validate_observation
+from torosdrivers.daemons.frame.service import OrderCancelled, OrderInterrupted, Service
+from torosdrivers.observatory.safety import Supervisor
+from torosdrivers.daemons.frame.security import service_proxy
+from torosdrivers.observatory.slaving import DomeSlave
+from torosdrivers.daemons.frame.status import Result
+from torosdrivers.daemons.frame.workorders import DERIVED_ID_SUFFIX, Observation, validate_observation
 
 __all__ = ["TelescopeService", "night_folder", "frame_entry"]
 

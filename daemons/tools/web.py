@@ -2,7 +2,7 @@
 
 One small process serves a static page (``webpage/``: HTML, CSS and
 JavaScript, no build step) and pushes the merged state of every daemon
-(`torosdrivers.daemons.overview`) to each open page with server-sent events,
+(`torosdrivers.daemons.tools.overview`) to each open page with server-sent events,
 about once per ``Web.Refresh`` seconds: devices, safety, queues with
 progress, the latest frame as a stretched preview, the night's timeline and
 the log tail. With ``Web.Allow Orders: true`` the page also submits and
@@ -60,17 +60,17 @@ from torosdrivers.httpguard import Guard, Refusal
 from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.preview import png_bytes, stretch
 
-from .cli import start_process
-from .logs import fatal
-from .overview import SERVICES, Overview
-from .security import guard_of, server_tls, service_proxy, token_of
-from .workorders import shorten, typed_value
+from torosdrivers.daemons.frame.cli import start_process
+from torosdrivers.daemons.frame.logs import fatal
+from torosdrivers.daemons.tools.overview import SERVICES, Overview
+from torosdrivers.daemons.frame.security import guard_of, server_tls, service_proxy, token_of
+from torosdrivers.daemons.frame.workorders import shorten, typed_value
 
 __all__ = ["WebServer", "make_app", "parse_order", "main"]
 
 log = logging.getLogger("toros.web")
 
-PAGE = Path(str(resources.files("torosdrivers.daemons").joinpath("webpage")))
+PAGE = Path(str(resources.files("torosdrivers.daemons.tools").joinpath("webpage")))
 #: Longest side of a frame preview, pixels.
 PREVIEW_PIXELS = 512
 _HEADERS = {

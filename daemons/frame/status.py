@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 from torosdrivers.errors import DriverError, UnsupportedError
 
-from .journal import steps_of, utc_stamp
+from torosdrivers.daemons.frame.journal import steps_of, utc_stamp
 
 __all__ = ["Result", "order_status", "device_state", "StatePoller", "parse_stamp"]
 

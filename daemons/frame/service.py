@@ -5,7 +5,7 @@ capabilities read at connect, never by asking a device), journals it durably
 and answers a receipt at once; a worker thread runs the orders by priority
 then arrival. ``status(ID)``, ``cancel(ID)``, ``list_orders()``,
 ``health()``, ``safety()`` and ``state()`` complete the interface; their
-structures are documented in `torosdrivers.daemons.status`.
+structures are documented in `torosdrivers.daemons.frame.status`.
 
 What keeps a daemon trustworthy unattended:
 
@@ -46,13 +46,13 @@ from torosdrivers.config import Config
 from torosdrivers.errors import CommunicationError, DeviceBusyError, DeviceTimeoutError, DriverError, NotConnectedError, \
     ParkedError
 
-from . import notify
-from .journal import Journal, JournalError, utc_stamp
-from .logs import keep_recent, recent
-from .rpc import RPCServer
-from .security import server_tls, token_of
-from .status import Result, StatePoller, order_status
-from .workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError, shorten
+from torosdrivers.daemons.frame import notify
+from torosdrivers.daemons.frame.journal import Journal, JournalError, utc_stamp
+from torosdrivers.daemons.frame.logs import keep_recent, recent
+from torosdrivers.daemons.frame.rpc import RPCServer
+from torosdrivers.daemons.frame.security import server_tls, token_of
+from torosdrivers.daemons.frame.status import Result, StatePoller, order_status
+from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError, shorten
 
 __all__ = ["Service", "OrderCancelled", "OrderInterrupted", "RECONNECT_BACKOFF"]
 
@@ -140,7 +140,7 @@ class Service(abc.ABC):
         self._process = f"{os.getpid()}@{utc_stamp()}"  # tells a watcher this daemon restarted
         self._devices_ok = False
         self._device_problem = "not connected yet"
-        #: The safety supervisor of a service that opens the dome (daemons/safety.py); None otherwise.
+        #: The safety supervisor of a service that opens the dome (torosdrivers/observatory/safety.py); None otherwise.
         self.supervisor = None
         self._interrupt = threading.Event()  # set by the supervisor: the running order must stop
         self._interrupt_reason = ""
@@ -215,7 +215,7 @@ class Service(abc.ABC):
 
     def state(self, log_after: int = 0) -> dict[str, Any]:
         """The daemon at a glance: health, safety, devices, queue, recent orders, latest frame and log lines
-        numbered above ``log_after`` (see `torosdrivers.daemons.status`)."""
+        numbered above ``log_after`` (see `torosdrivers.daemons.frame.status`)."""
         sampled, devices = self._poller.latest() if self._poller is not None else ("", {})
         try:
             queue = [self._order(r) for r in reversed(self.journal.list(200, states=("queued", "running")))]
@@ -285,7 +285,7 @@ class Service(abc.ABC):
         self.server.set_server_documentation(
             f"The TOROS {self.name} daemon: send work orders to front_desk, follow them with status and "
             "list_orders, watch the daemon with state, health and safety. The structures are documented in "
-            "torosdrivers.daemons.status; the operators' web page (toros-web) shows them live.")
+            "torosdrivers.daemons.frame.status; the operators' web page (toros-web) shows them live.")
         for method in self.rpc_methods():
             self.server.register_function(method)
         self.start()

@@ -8,10 +8,10 @@ from typing import Callable
 from torosdrivers.config import Config, Devices, build_devices, weather_kinds
 from torosdrivers.errors import NotConnectedError
 
-from .safety import Supervisor
-from .service import OrderCancelled, Service
-from .status import Result
-from .workorders import DomeOrder, validate_dome
+from torosdrivers.observatory.safety import Supervisor
+from torosdrivers.daemons.frame.service import OrderCancelled, Service
+from torosdrivers.daemons.frame.status import Result
+from torosdrivers.daemons.frame.workorders import DomeOrder, validate_dome
 
 __all__ = ["DomeService"]
 

@@ -1,0 +1,1 @@
+"""The operator's tools: the ``toros`` command, the observatory page, the demo, and the installer."""
