@@ -6,7 +6,6 @@ serial) adds a factory here and every contract test runs over it unchanged.
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Callable, Iterator
 from astropy.time import Time
 
 from torosdrivers.ccd import Camera, FilterWheel, FrameContext
+from torosdrivers.testing import wait_for  # noqa: F401  (tests import it from here too)
 from torosdrivers.ccd.alpaca import AlpacaCamera, AlpacaFilterWheel
 from torosdrivers.dome import Dome
 from torosdrivers.dome.alpaca import AlpacaDome
@@ -119,12 +119,3 @@ RIGS: dict[str, Callable[..., "contextmanager[Rig]"]] = {
     "serial-tcp": serial_rig(tcp=True),
     "serial-pty": serial_rig(tcp=False),
 }
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.002) -> None:
-    """Poll ``predicate`` until true; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)

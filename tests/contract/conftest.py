@@ -1,4 +1,4 @@
-"""Fixtures that run every contract test once per backend in `tests.rigs.RIGS`."""
+"""Fixtures that run every contract test (torosdrivers.testing) once per backend in `tests.rigs.RIGS`."""
 
 from __future__ import annotations
 
@@ -38,3 +38,28 @@ def mount(rig):
 @pytest.fixture
 def dome(rig):
     return rig.dome
+
+
+@pytest.fixture
+def slow_mount(slow_rig):
+    return slow_rig.mount
+
+
+@pytest.fixture
+def slow_dome(slow_rig):
+    return slow_rig.dome
+
+
+@pytest.fixture
+def slow_filter_wheel(slow_rig):
+    return slow_rig.filter_wheel
+
+
+@pytest.fixture
+def pointing_tolerance(rig):
+    return rig.pointing_tolerance
+
+
+@pytest.fixture
+def required_filters():
+    return ("U", "B", "V", "R", "I", "Clear")  # the simulated wheel's, as TOROS's
