@@ -60,6 +60,8 @@ __all__ = ["Service", "OrderCancelled", "OrderInterrupted", "RECONNECT_BACKOFF"]
 #: because a device server restarted is back within seconds and the night's orders wait on it; an attempt is
 #: one request per device.
 RECONNECT_BACKOFF = (0.5, 4.0)
+#: Seconds the devices may stay out of reach (logged as warnings) before it is logged as an error.
+QUIET_MISSES = 10.0
 #: The idle worker pings its devices this often (seconds): a device server restarted is found within it.
 PING_INTERVAL = 2.0
 #: A worker whose idle loop has not turned for this long (seconds) is unhealthy.
@@ -149,6 +151,7 @@ class Service(abc.ABC):
         self._idle_since = None  # observatory time the queue was last found with nothing to run
         self._retry_at = 0.0
         self._backoff = RECONNECT_BACKOFF[0]
+        self._failing_since: float | None = None
         self._pinged_at = 0.0
 
     # -- XML-RPC methods -------------------------------------------------------------
@@ -347,13 +350,19 @@ class Service(abc.ABC):
             self._devices_ok = False
             self._device_problem = f"cannot connect: {exc}"
             self._retry_at = time.monotonic() + self._backoff
-            self.log.error("%s; retrying in %.0f s", self._device_problem, self._backoff)
+            # A warning while the miss is young (at start a peer may still be reading its devices); an error once
+            # it has lasted QUIET_MISSES seconds
+            now = time.monotonic()
+            self._failing_since = self._failing_since or now
+            level = logging.WARNING if now - self._failing_since < QUIET_MISSES else logging.ERROR
+            self.log.log(level, "%s; retrying in %.1f s", self._device_problem, self._backoff)
             self._backoff = min(self._backoff * 2, RECONNECT_BACKOFF[1])
             return False
         if not first or not self._devices_ok:
             self.log.info("devices connected")
         self._devices_ok, self._device_problem = True, ""
         self._backoff = RECONNECT_BACKOFF[0]
+        self._failing_since = None
         self._pinged_at = time.monotonic()
         return True
 

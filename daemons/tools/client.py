@@ -25,6 +25,7 @@ import sys
 import time
 import xmlrpc.client
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -40,18 +41,33 @@ __all__ = ["main"]
 _CLEAR = "\x1b[H\x1b[2J"
 
 
+def _bad_input(message: str) -> NoReturn:
+    """A bad command line or order file: one line, exit status 2 (as argparse's own refusals)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _order(args) -> dict:
     order: dict = {}
     if args.file:
-        text = Path(args.file).read_text()
-        loaded = json.loads(text) if args.file.endswith(".json") else yaml.safe_load(text)
+        try:
+            text = Path(args.file).read_text()
+            loaded = json.loads(text) if args.file.endswith(".json") else yaml.safe_load(text)
+        except OSError as exc:
+            _bad_input(f"toros: cannot read the work order {args.file}: {exc.strerror or exc}")
+        except (ValueError, yaml.YAMLError) as exc:  # one line, with where it went wrong
+            where = getattr(exc, "problem_mark", None)
+            at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            _bad_input(f"toros: {args.file} is not valid {'JSON' if args.file.endswith('.json') else 'YAML'}"
+                       f"{at}: {reason}")
         if not isinstance(loaded, dict):
-            raise SystemExit(f"toros: {args.file}: expected a mapping of work-order keys")
+            _bad_input(f"toros: {args.file}: expected a mapping of work-order keys")
         order.update(loaded)
     for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"toros: --set {item!r}: expected KEY=VALUE")
+            _bad_input(f"toros: --set {item!r}: expected KEY=VALUE")
         order[key.strip()] = typed_value(key.strip(), value)
     return order
 
@@ -185,10 +201,18 @@ def main(argv: list[str] | None = None) -> int:
                         return daemon_detail(service, proxy.health(), proxy.safety())
             else:
                 overview = Overview(config, args.timeout)
-                show = lambda: observatory(overview.states())  # noqa: E731
+                states: dict = {}
+
+                def show() -> str:
+                    states.update(overview.states())
+                    return observatory(states)
             if args.watch:
                 return _watch(show, args.watch, args.refreshes)
             print(show())
+            unreachable = [name for name, state in states.items() if isinstance(state, str)]
+            if unreachable:  # a script (or cron) must see that the observatory is not all there
+                print(f"toros: unreachable: {', '.join(unreachable)}", file=sys.stderr)
+                return 3
             return 0
         with service_proxy(config, SERVICES[service], timeout=args.timeout) as proxy:
             if args.command == "submit":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -111,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     args = add_version(p).parse_args(argv)
 
     out = args.output.resolve()
+    problem = _clear_last_run(out)
+    if problem:
+        print(f"toros-demo: {problem}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
@@ -176,19 +181,48 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Logs:               {logs}  (one file per process)")
         page = f"http://127.0.0.1:{ports['Web']}/"
         if args.keep:
-            print(f"\nEverything keeps running: the observatory page is {page} (Ctrl-C ends the demo)", flush=True)
+            print(f"\nEverything keeps running: the observatory page is {page} (Ctrl-C ends the demo)")
+            print(f"The toros command, in another shell:  export TOROS_CONFIG={config_path}; toros status",
+                  flush=True)
             wait_for_stop()
         else:
             print(f"Observatory page:   {page} while it ran (toros-demo --keep leaves it running)")
         return 0 if calibration["State"] == "done" else 1
     finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        # The daemons first, the device server they talk to last: stopped together, each daemon's last look
+        # at its devices found the server gone and logged an ERROR on a clean stop.
+        _stop(processes[1:])
+        _stop(processes[:1])
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in reversed(processes):
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+#: What a demo run leaves in its folder: the next run removes it, so that it starts its own night.
+_LAST_RUN = ("toros.conf.yaml", "journal*.sqlite*", "catalog.sqlite*", "data", "logs", "preview.png")
+
+
+def _clear_last_run(out: Path) -> str | None:
+    """Remove a previous demo's files from ``out`` (a new night, not the last one's receipts and frames).
+
+    A folder that holds something else is left untouched and named instead.
+    """
+    if not out.exists() or not any(out.iterdir()):
+        return None
+    if not (out / "toros.conf.yaml").is_file():
+        return f"{out} holds files that no demo wrote (no toros.conf.yaml): choose another --output"
+    for pattern in _LAST_RUN:
+        for path in out.glob(pattern):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    print(f"toros-demo: a new simulated night; the last run's journals, frames and logs in {out} were removed")
+    return None
 
 
 if __name__ == "__main__":

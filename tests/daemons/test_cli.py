@@ -74,7 +74,7 @@ def test_status_shows_the_whole_observatory_and_list_watches(stack, tmp_path, ca
     dome = stack.proxy(stack.dome)
     dome.front_desk({"ID": "d1", "WOType": "Dome", "Blink01": "1"})
     wait_state(dome, "d1")
-    assert toros(["--config", config, "status"]) == 0
+    assert toros(["--config", config, "status"]) == 3  # the test stack runs no scheduler: named, and nonzero
     out = capsys.readouterr().out
     for row in ("telescope     ready", "dome          ready", "preprocessor  ready"):
         assert row in out, out
@@ -92,9 +92,26 @@ def test_status_names_an_unreachable_daemon(stack, tmp_path, capsys):
     data = yaml.safe_load(path.read_text())
     data["Dome Address"]["Port"] = 9  # nothing listens there
     path.write_text(yaml.safe_dump(data))
-    assert toros(["--config", str(path), "--timeout", "5", "status"]) == 0
-    out = capsys.readouterr().out
+    assert toros(["--config", str(path), "--timeout", "5", "status"]) == 3  # a script sees it too
+    out, err = capsys.readouterr()
     assert re.search(r"^dome +UNREACHABLE +http://127.0.0.1:9", out, re.M) and "telescope     ready" in out
+    assert err.strip() == "toros: unreachable: dome, scheduler"  # (the test stack runs no scheduler)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("missing.yaml", None, "cannot read the work order missing.yaml: No such file or directory"),
+    ("bad.yaml", "ID: [1,\n  WOType: x\n", "bad.yaml is not valid YAML (line 3, column 1): expected ','"),
+    ("bad.json", '{"ID": 1,}', "bad.json is not valid JSON: Expecting property name"),
+])
+def test_a_bad_order_file_is_one_line(tmp_path, monkeypatch, capsys, name, text, message):
+    monkeypatch.chdir(tmp_path)
+    if text is not None:
+        (tmp_path / name).write_text(text)
+    (tmp_path / "c.yaml").write_text(f"Logging: {{File: {tmp_path}/c.log}}\n")
+    with pytest.raises(SystemExit) as exit_:
+        toros(["--config", "c.yaml", "submit", name])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith(f"toros: {message}") and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("script", sorted(e.name for e in entry_points(group="console_scripts")

@@ -144,9 +144,20 @@ def test_the_main_job(tmp_path, capsys):
     """``make demo``: simulator, three daemons, both documented work orders, calibrated frames."""
     from torosdrivers.daemons.tools.demo import main
 
+    # What a last run left: the demo starts its own night, not the last one's receipts and frames
+    (tmp_path / "toros.conf.yaml").write_text("{}\n")
+    (tmp_path / "journal-telescope.sqlite").write_bytes(b"old")
+    (tmp_path / "data" / "2026-01-01").mkdir(parents=True)
+    (tmp_path / "data" / "2026-01-01" / "1_light_000.fits").write_bytes(b"old")
     # The sky runs at the time scale too: 300 keeps the field up while the four processes start.
     assert main(["--output", str(tmp_path), "--size", "128", "--time-scale", "300"]) == 0
     out = capsys.readouterr().out
+    assert "a new simulated night; the last run's journals, frames and logs" in out
+    assert "'Duplicate': True" not in out and not (tmp_path / "data" / "2026-01-01").exists()
+    # A clean run and a clean stop (the daemons before the device server) log no ERROR
+    errors = [line for log in (tmp_path / "logs").glob("*.log") for line in log.read_text().splitlines()
+              if " ERROR " in line]
+    assert not errors, errors
     assert "Dome: Blink01: indicator blinked 1 time" in out
     assert "calibrated 1" in out
     assert (tmp_path / "preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -159,3 +170,12 @@ def test_the_main_job(tmp_path, capsys):
     stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR) \S+: ")
     assert len(lines) == len(set(lines)) and all(stamp.match(line) for line in lines), lines[:5]
     assert any("exposure of 30 s started" in line for line in lines)
+
+
+def test_the_demo_leaves_a_folder_it_did_not_write_alone(tmp_path, capsys):
+    from torosdrivers.daemons.tools.demo import main
+
+    (tmp_path / "thesis.tex").write_text("precious")
+    assert main(["--output", str(tmp_path)]) == 2
+    assert "holds files that no demo wrote" in capsys.readouterr().err
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
