@@ -36,9 +36,10 @@ bench-quick: $(STAMP)
 ## install: (root) the toros user, a production venv in $(PREFIX) (no test tools), hardened systemd units
 ##          (or macOS launch daemons) for toros-devices, the three daemons and toros-web, and /etc/toros/toros.conf.yaml
 # (cd /: run from here, python -m would import the source tree, not what was installed)
+# The venv is built from a system Python (INSTALL_PYTHON=... to choose another, never one in a home directory),
+# owns its interpreter, and names $(PREFIX), not $(DESTDIR)$(PREFIX): packaging/stage_venv.py says why.
 install:
-	$(PYTHON) -m venv "$(DESTDIR)$(PREFIX)"
-	"$(DESTDIR)$(PREFIX)/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade .
+	$(PYTHON) packaging/stage_venv.py --destdir "$(DESTDIR)" --prefix "$(PREFIX)" $(if $(INSTALL_PYTHON),--python "$(INSTALL_PYTHON)") --pip-args "$(PIP_ARGS)" .
 	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.tools.install install --root "$(or $(DESTDIR),/)" --bin "$(PREFIX)/bin"
 
 ## uninstall: (root) remove the units and $(PREFIX); data, journals, logs and an edited configuration stay
