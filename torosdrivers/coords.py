@@ -72,6 +72,8 @@ def configure_iers(allow_download: bool | None = None) -> None:
     iers.conf.iers_degraded_accuracy = "warn"
 
 
+configure_iers()  # on first import: every module that computes a position or a time imports this one
+
 _SEXAGESIMAL = re.compile(r"^\s*([+-]?)(\d{1,3})[:\s](\d{1,2})(?:[:\s](\d{1,2}(?:\.\d*)?))?\s*$")
 
 

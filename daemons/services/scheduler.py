@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
+from astropy.coordinates import SkyCoord
 from astropy.time import Time, TimeDelta
 
 from torosdrivers.config import Config, Devices, build_devices
@@ -40,6 +41,7 @@ from torosdrivers.errors import NotConnectedError
 from torosdrivers.scheduling import Block, Limits, Overheads, Plan, assign_priority, night_grid, observable, \
     plan_night, rules_from_config
 
+from torosdrivers.scheduling.sky import chart_data
 from torosdrivers.daemons.frame.security import service_proxy
 from torosdrivers.daemons.frame.service import Service
 from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_SERVER, ScheduledOrder, Target, validate_scheduled
@@ -199,7 +201,12 @@ class SchedulerService(Service):
              "Start": s.start.isot + "Z", "End": s.end.isot + "Z", "Priority": s.block.priority,
              "Filter": s.block.filter, "Exposure": s.block.exposure, "Count": s.block.count}
             for s in plan.slots if s.block.id in blocks and blocks[s.block.id].state == "pending"]
-        return {"Safe": self._safe, "Why Not": self._unsafe_why, "Slots": slots,
+        grid, chart = self._grid, {}
+        if grid is not None and plan is not None and slots:  # the chart's numbers, from the grid the plan used
+            kept = [s for s in plan.slots if s.block.id in blocks and blocks[s.block.id].state == "pending"]
+            chart = chart_data(grid, SkyCoord([s.block.ra for s in kept], [s.block.dec for s in kept], unit="deg"),
+                               min(s.start for s in kept), max(s.end for s in kept))
+        return {"Safe": self._safe, "Why Not": self._unsafe_why, "Slots": slots, "Chart": chart,
                 "At The Telescope": [b.dispatched for b in blocks.values() if b.state == "dispatched"],
                 "Unobservable": [{"ID": b.id, "Why": b.outcome} for b in blocks.values() if b.state == "unobservable"]}
 

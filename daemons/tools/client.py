@@ -35,7 +35,6 @@ from torosdrivers.daemons.frame.cli import load_or_explain
 from torosdrivers.daemons.tools.overview import SERVICES, Overview
 from torosdrivers.daemons.frame.security import service_proxy
 from torosdrivers.daemons.tools.views import FINAL, daemon_detail, observatory, order_line, order_table, plan_table, step_line
-from torosdrivers.daemons.frame.workorders import typed_value
 
 __all__ = ["main"]
 _CLEAR = "\x1b[H\x1b[2J"
@@ -68,6 +67,8 @@ def _order(args) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             _bad_input(f"toros: --set {item!r}: expected KEY=VALUE")
+        from torosdrivers.daemons.frame.workorders import typed_value  # (astropy: only when an order is built)
+
         order[key.strip()] = typed_value(key.strip(), value)
     return order
 
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     url = config.url(SERVICES[service]) if service else "the configured addresses"
     try:
         if args.command in ("status", "list", "plan") and not (args.command == "status" and args.id):
+            states: dict = {}  # the overview's, when it is the one shown
             if args.command == "plan":
                 def show() -> str:
                     with service_proxy(config, "Scheduler", timeout=args.timeout) as proxy:
@@ -189,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                     if args.png:
                         from torosdrivers.scheduling.chart import plan_chart
 
-                        chart = plan_chart(plan["Slots"], config.site, args.png,
+                        site = None if plan.get("Chart") else config.site  # (an older scheduler sends none)
+                        chart = plan_chart(plan["Slots"], site, args.png, chart=plan.get("Chart"),
                                            limit=float(config["Scheduler"]["Minimum Altitude"]))
                         text += f"\n\nchart: {chart}"
                     return text
@@ -201,7 +204,6 @@ def main(argv: list[str] | None = None) -> int:
                         return daemon_detail(service, proxy.health(), proxy.safety())
             else:
                 overview = Overview(config, args.timeout)
-                states: dict = {}
 
                 def show() -> str:
                     states.update(overview.states())

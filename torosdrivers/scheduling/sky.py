@@ -103,6 +103,25 @@ def apparent(targets: SkyCoord, grid: NightGrid) -> tuple[np.ndarray, np.ndarray
     return place.ra.radian, place.dec.radian
 
 
+def chart_data(grid: NightGrid, targets: SkyCoord, first: Time, last: Time, step: float = 120.0) -> dict:
+    """What `torosdrivers.scheduling.chart.plan_chart` draws, in plain numbers (for XML-RPC).
+
+    The grid from two hours before ``first`` to two after ``last`` every
+    ``step`` seconds (the Sun's and the Moon's altitudes, the sidereal time)
+    and each target's apparent place: the chart then needs no astropy, and
+    its client no second computation of what the planner computed.
+    """
+    every = max(1, int(round(step / grid.step)))
+    lo = max(grid.index(first - TimeDelta(7200, format="sec")) - 1, 0)
+    hi = min(grid.index(last + TimeDelta(7200, format="sec")) + 1, len(grid))
+    pick = np.arange(lo, max(hi, lo + 1), every)
+    ra, dec = apparent(targets, grid) if len(targets) else (np.zeros(0), np.zeros(0))
+    return {"Start": grid.times[pick[0]].isot + "Z", "Step": float(grid.step * every),
+            "Sun": np.round(grid.sun[pick], 2).tolist(), "Moon": np.round(grid.moon_altitude[pick], 2).tolist(),
+            "Moon Illumination": round(float(grid.moon_illumination), 3), "LST": np.round(grid.lst[pick], 6).tolist(),
+            "Latitude": float(grid.site.lat.deg), "RA": np.round(ra, 7).tolist(), "Dec": np.round(dec, 7).tolist()}
+
+
 def altitudes(targets: SkyCoord, grid: NightGrid) -> np.ndarray:
     """Altitude in degrees of every target at every time of the grid: ``[target, time]``, float32."""
     ra, dec = apparent(targets, grid)
