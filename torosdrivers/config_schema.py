@@ -205,7 +205,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     "Dome Address": _ADDRESS,
     "Scheduler Address": _ADDRESS,
     "Device Server": {"Enabled": _bool, **_ADDRESS, "Discovery": _bool},
-    "Web": {**_ADDRESS, "Allow Orders": _bool, "Refresh": _number(0.05, 60),
+    "Web": {**_ADDRESS, "Allow Orders": _bool, "Refresh": _number(0.05, 60), "Stale After": _number(1, 3600),
             "Users File": _file(must_exist=True, optional=True)},
     "Scheduler": {"Default Priority": _number(0, 10), "Probability Scale": _number(0, 100),
                   "Priority Rules": _rules, "Minimum Altitude": _number(0, 89), "Maximum Airmass": _number(1, 40),

@@ -52,7 +52,8 @@ from torosdrivers.daemons.frame.logs import keep_recent, recent
 from torosdrivers.daemons.frame.rpc import RPCServer
 from torosdrivers.daemons.frame.security import server_tls, token_of
 from torosdrivers.daemons.frame.status import Result, StatePoller, order_status
-from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError, shorten
+from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_INVALID, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError, \
+    every_problem, shorten
 
 __all__ = ["Service", "OrderCancelled", "OrderInterrupted", "RECONNECT_BACKOFF"]
 
@@ -160,8 +161,10 @@ class Service(abc.ABC):
         try:
             order = self.validate(work_order)
         except WorkOrderError as exc:
-            self.log.info("refused a work order: %s", exc)
-            raise Fault(exc.code, str(exc)) from None
+            problems = every_problem(self.validate, work_order, exc) if exc.code == FAULT_INVALID else [str(exc)]
+            text = problems[0] + "".join(f"; also {p}" for p in problems[1:])  # every bad field, the first first
+            self.log.info("refused a work order: %s", shorten(text, 600))
+            raise Fault(exc.code, text) from None
         except DriverError as exc:  # capabilities not read yet: the devices have not been reached
             raise Fault(FAULT_DEVICE, f"cannot check the work order: {exc}") from None
         try:

@@ -9,10 +9,13 @@ expected.
 from __future__ import annotations
 
 import difflib
+import ast
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 from astropy.coordinates import SkyCoord
@@ -24,7 +27,7 @@ from torosdrivers.httpguard import shorten  # one place: refusals everywhere cut
 
 __all__ = [
     "FAULT_INVALID", "FAULT_UNSUPPORTED", "FAULT_DEVICE", "FAULT_UNKNOWN_ORDER", "FAULT_SERVER",
-    "WorkOrderError", "COMMON_KEYS", "OBSERVATION_KEYS", "DOME_COMMANDS",
+    "WorkOrderError", "every_problem", "COMMON_KEYS", "OBSERVATION_KEYS", "DOME_COMMANDS",
     "Order", "Observation", "DomeOrder", "CalibrationOrder",
     "validate_observation", "validate_dome", "validate_calibration", "DEFAULT_PRIORITY",
     "EXAMPLE_OBSERVATION", "EXAMPLE_DOME", "MAX_ID_CHARS", "MAX_DERIVED_ID_CHARS", "MAX_TEXT_CHARS", "DERIVED_ID_SUFFIX", "shorten",
@@ -104,6 +107,58 @@ class WorkOrderError(Exception):
     def __init__(self, message: str, code: int = FAULT_INVALID) -> None:
         super().__init__(message)
         self.code = code
+
+
+_BAD_VALUE = re.compile(r"^(?:[^=:]*: )?(?P<key>[A-Z][\w ]*?)=")
+_UNKNOWN = re.compile(r"unknown key '(?P<key>[^']*)'")
+_MISSING = re.compile(r"missing key '(?P<key>[^']*)'")
+_ONE_OF = re.compile(r"expected one of (?P<list>\[[^\]]+\])")
+
+
+def every_problem(validate: Callable[[Any], Any], wo: Any, first: WorkOrderError, limit: int = 20) -> list[str]:
+    """Every refusal of ``validate`` for ``wo``, ``first`` (its first) first: a person fixes them all at once.
+
+    The checks stop at the first bad field; here each refused field is taken
+    out (an unknown key, a bad optional value) or given the documentation's
+    example value (a missing or bad required one), and the order is checked
+    again, until it passes or nothing more can be told apart.
+    """
+    problems, order = [str(first)], dict(wo) if isinstance(wo, dict) else None
+    example = {**EXAMPLE_DOME, **EXAMPLE_OBSERVATION}
+    while order is not None and len(problems) < limit:
+        message = problems[-1]
+        if len(problems) > 1 and _key(message) == _key(problems[-2]):
+            problems.pop()  # the stand-in itself refused (this wheel has no filter 'I'): not the person's
+            break
+        if (m := _UNKNOWN.search(message)) and m["key"] in order:
+            del order[m["key"]]
+        elif (m := _MISSING.search(message)) and m["key"] in example and m["key"] not in order:
+            order[m["key"]] = example[m["key"]]
+        elif (m := _BAD_VALUE.match(message)) and m["key"] in order and m["key"] not in ("WOType", "ID"):
+            choices = _ONE_OF.search(message)
+            if choices:  # the refusal lists what it takes (a wheel's filters): the first of them
+                order[m["key"]] = ast.literal_eval(choices["list"])[0]
+            elif m["key"] in example and order[m["key"]] != example[m["key"]]:
+                order[m["key"]] = example[m["key"]]
+            else:
+                del order[m["key"]]
+        else:
+            break
+        try:
+            validate(order)
+            break
+        except WorkOrderError as exc:
+            if str(exc) in problems:
+                break
+            problems.append(str(exc))
+        except Exception:  # a check that needs more than a stand-in can give: what was found stands
+            break
+    return problems
+
+
+def _key(message: str) -> str | None:
+    m = _UNKNOWN.search(message) or _MISSING.search(message) or _BAD_VALUE.match(message)
+    return m["key"] if m else None
 
 
 def _bad(field_name: str, value: object, expected: str) -> WorkOrderError:

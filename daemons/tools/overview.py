@@ -7,7 +7,11 @@ orders, the latest frame, the night's timeline (orders starting and
 ending; the safety supervisor's events, on the observatory's clock, apart)
 and the log tail of every daemon (each line fetched
 once, numbered per daemon). A daemon that does not answer is shown as
-unreachable with the reason; the rest of the view stays.
+unreachable with the reason and since when, with its last known queue; the
+devices keep their last known values with the time they were sampled, so the
+page can show how old each is instead of showing nothing or, worse, stale
+values as if fresh. ``Links`` says whether the daemons reach the device
+server (from their health), and since when not.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ class Overview:
         self._log_after = {name: 0 for name in SERVICES}
         self._process = {name: "" for name in SERVICES}  # a restarted daemon numbers its lines from 1 again
         self._log: collections.deque[dict[str, str]] = collections.deque(maxlen=LOG_LINES)
+        self._down_since: dict[str, str] = {}  # a link (a daemon, the devices) lost: since when
+        self._last: dict[str, dict[str, Any]] = {}  # each daemon's last answer
+        self._devices: tuple[str, dict[str, Any]] = ("", {})  # the last devices sampled, and when
 
     def states(self) -> dict[str, dict[str, Any] | str]:
         """Each daemon's ``state()`` (with the log lines not fetched before), or why it did not answer."""
@@ -63,6 +70,13 @@ class Overview:
                 out[name] = f"{self.config.url(section)}: {exc}"
         return out
 
+    def _since(self, link: str, down: bool) -> str:
+        """When ``link`` went down ("" while it is up)."""
+        if not down:
+            self._down_since.pop(link, None)
+            return ""
+        return self._down_since.setdefault(link, utc_stamp())
+
     def poll(self) -> dict[str, Any]:
         """Ask every daemon now; returns the merged view (blocking: call it from a thread)."""
         view: dict[str, Any] = {"Time": utc_stamp(), "Site": self.config["Site"]["Name"], "Services": {},
@@ -70,12 +84,21 @@ class Overview:
                                 "Timeline": [], "Safety Events": [], "Log": []}
         timeline: list[dict[str, str]] = []
         seen_processes: set[str] = set()
+        device_problems: list[str] = []
         for name, state in self.states().items():
             if isinstance(state, str):
-                view["Services"][name] = {"Reachable": False, "Error": state, "Queue": [], "Recent": []}
+                last = self._last.get(name, {})
+                view["Services"][name] = {"Reachable": False, "Error": state, "Since": self._since(name, True),
+                                          "Last Seen": last.get("Seen", ""), "Queue": last.get("Queue", []),
+                                          "Recent": last.get("Recent", [])}
                 continue
+            self._since(name, False)
+            self._last[name] = {"Seen": view["Time"], "Queue": state["Queue"], "Recent": state["Recent"]}
             view["Services"][name] = {"Reachable": True, "Error": "", "Health": state["Health"],
                                       "Queue": state["Queue"], "Recent": state["Recent"]}
+            devices = state["Health"].get("Devices", "connected")
+            if devices != "connected":
+                device_problems.append(f"{name}: {devices}")
             for kind, entry in state["Devices"].items():
                 view["Devices"].setdefault(kind, entry)
             view["Devices Sampled"] = max(view["Devices Sampled"], state["Devices Sampled"])
@@ -100,6 +123,13 @@ class Overview:
                     self._log.append({"Service": name, "Line": line})
                 self._log_after[name] = max(self._log_after[name], int(number))
             seen_processes.add(pid)
+        if view["Devices"]:
+            self._devices = (view["Devices Sampled"], view["Devices"])
+        else:  # no daemon answered with its devices: the last known values, with when they were sampled
+            view["Devices Sampled"], view["Devices"] = self._devices
+            view["Devices Stale"] = bool(self._devices[1])
+        view["Links"] = {"Devices": {"OK": not device_problems, "Problem": "; ".join(device_problems),
+                                     "Since": self._since("devices", bool(device_problems))}}
         view["Timeline"] = sorted(timeline, key=lambda e: e["At"], reverse=True)[:TIMELINE]
         view["Log"] = sorted(self._log, key=lambda entry: entry["Line"][:24])  # by time stamp, daemons merged
         return view

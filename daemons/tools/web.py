@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 from aiohttp import web
 from astropy.io import fits
 
@@ -339,6 +340,37 @@ def _preview(path: Path, cache: dict) -> bytes:
     return cache[key]
 
 
+#: A light with more of its pixels at the sensor's full scale than this is flagged saturated on the page.
+SATURATED_WARNING = 0.01
+
+
+def frame_statistics(path: Path, cache: dict) -> dict[str, Any]:
+    """The preview's figures of a frame: median, saturated fraction, stars found (from the telescope's check,
+    ``CHKSTARS``) and a warning for a light that looks blank or saturated (the latest frame only: cached)."""
+    key = (path, path.stat().st_mtime_ns)
+    if key not in cache:
+        with fits.open(path, memmap=False) as hdus:
+            hdu = next(h for h in hdus if getattr(h, "data", None) is not None and h.data.ndim == 2)
+            data, header = hdu.data, hdus[0].header
+        full = float(header.get("SATURATE", 0) or (np.iinfo(data.dtype).max if data.dtype.kind in "ui" else 0))
+        median = float(np.median(data))
+        saturated = float(np.count_nonzero(data >= full)) / data.size if full else 0.0
+        stars = int(header["CHKSTARS"]) if "CHKSTARS" in header else None
+        light = str(header.get("IMAGETYP", "")).strip().upper() == "LIGHT"
+        verdict, why = str(header.get("FRAMECHK", "")), str(header.get("FRAMEWHY", ""))
+        warning = ""
+        if light and saturated > SATURATED_WARNING:
+            warning = f"saturated: {saturated:.1%} of the pixels at full scale"
+        elif light and verdict == "FAILED":  # the telescope's own verdict and its reason (no light, no stars...)
+            warning = f"rejected: {why}"[:300]
+        elif light and (float(np.std(data)) < 1e-6 or (stars == 0 and verdict != "PASSED")):
+            warning = "blank: no star found in this light (dome closed? clouds? shutter?)"
+        cache.clear()
+        cache[key] = {"Median": round(median, 1), "Saturated": round(saturated, 5), "Stars": stars,
+                      "Warning": warning, "Why": why[:300]}
+    return cache[key]
+
+
 async def _frame(request: web.Request) -> web.Response:
     """A frame of the data directory as a stretched PNG (any other path is refused)."""
     root = Path(request.app[CONFIG]["Data Directory"]).expanduser().resolve()
@@ -394,7 +426,7 @@ async def _cancel(request: web.Request) -> web.Response:
 
 async def _poll(app: web.Application) -> None:
     config, hub = app[CONFIG], app[HUB]
-    overview = Overview(config)
+    overview, statistics = Overview(config), {}
     while not hub.closing:
         try:
             view = await asyncio.to_thread(overview.poll)
@@ -403,9 +435,14 @@ async def _poll(app: web.Application) -> None:
             await asyncio.sleep(float(config["Web"]["Refresh"]))
             continue
         view["Allow Orders"] = bool(config["Web"]["Allow Orders"])
+        view["Stale After"] = float(config["Web"]["Stale After"])
         frame = view["Latest Frame"]
         if frame.get("Path"):
             frame["Preview"] = f"/frame.png?path={quote(frame['Path'])}"
+            try:
+                frame["Statistics"] = await asyncio.to_thread(frame_statistics, Path(frame["Path"]), statistics)
+            except (OSError, StopIteration, ValueError) as exc:  # a frame being written, or gone
+                frame["Statistics"] = {"Warning": f"cannot read it: {shorten(exc, 120)}"}
         await hub.publish(json.dumps(view))
         await asyncio.sleep(float(config["Web"]["Refresh"]))
 

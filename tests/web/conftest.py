@@ -32,6 +32,29 @@ def observatory(tmp_path, caplog):
 
 
 @pytest.fixture
+def served(tmp_path, caplog):
+    """The daemons reaching their devices through the device server (which a test may stop), and the page."""
+    from torosdrivers.daemons.services.devices import DeviceServer
+
+    caplog.set_level(logging.INFO)
+    config = make_config(tmp_path, Simulator={"Time Scale": 100.0, "Size": 128}, Safety={"Idle Close": 86400.0},
+                         Web={"Allow Orders": True, "Refresh": 0.25, "Stale After": 3.0})
+    owner = DeviceServer(config, port=0, discovery=False).start()
+    config.data["Device Server"] = {"Enabled": True, "IP": "127.0.0.1", "Port": owner.server.port,
+                                    "Discovery": False}
+    stack = Stack(config)
+    config.data["Telescope Address"]["Port"] = stack.telescope.server.port
+    config.data["Dome Address"]["Port"] = stack.dome.server.port
+    web = WebServer(config, port=0).start()
+    yield owner, stack, web
+    for stop in (web.stop, stack.stop, owner.stop):  # each may have been stopped by the test already
+        try:
+            stop()
+        except Exception:  # noqa: BLE001 - a second stop of a stopped server
+            pass
+
+
+@pytest.fixture
 def browser():
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip(NO_BROWSER)

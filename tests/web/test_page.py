@@ -61,3 +61,64 @@ def test_the_page_follows_an_observation_and_cancels_an_order(observatory, brows
     wait.until(lambda b: any("web-long" in line and "cancelled" in line for line in _text(b, "recent").splitlines()))
     assert stack.proxy(stack.telescope).status("web-long")["State"] == "cancelled"
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []  # no CSP or script error
+
+
+def _no_sideways_scroll(browser) -> bool:
+    return browser.execute_script("const d = document.documentElement; return d.scrollWidth <= d.clientWidth")
+
+
+def test_a_phone_a_wall_screen_and_every_outage(served, browser):
+    """Issue 28: 360 px to a wall screen; a lost device server, daemon or page link each turns its chip red with
+    since when, and every value left on the page shows its age and greys out (Stale After: 3 s here)."""
+    owner, stack, web = served
+    wait = WebDriverWait(browser, 60, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    browser.set_window_size(360, 800)
+    browser.get(web.url + "/")
+    wait.until(lambda b: _text(b, "link") == "live" and "devices: connected" in _text(b, "services"))
+    wait.until(lambda b: "telescope: idle" in _text(b, "services") and _text(b, "dome-shutter") == "Closed")
+    assert _no_sideways_scroll(browser)
+
+    # The form names every bad field, one per line
+    refusal = _submit(browser, "WOType=Observation\nID=bad\nRA=400\nDec=120\nFilter=V\nExposure Time=-5")
+    lines = refusal.splitlines()
+    assert len(lines) == 3 and "RA=400" in lines[0] and lines[1].startswith("Dec=120") \
+        and lines[2].startswith("Exposure Time=-5"), refusal
+
+    # A frame's statistics under its preview
+    assert _submit(browser, "WOType=Observation\nID=short\nRA=23.1\nDec=13.2\nFilter=V\nExposure Time=30\n"
+                            "Object=stats").startswith("accepted short")
+    wait.until(lambda b: "stats" in _text(b, "frame-caption") and "Median" in _text(b, "frame-stats"))
+    assert "Saturated" in _text(browser, "frame-stats") and "Stars found" in _text(browser, "frame-stats")
+
+    # At 360 px an order's Cancel button is in reach, and works
+    assert _submit(browser, "WOType=Observation\nID=long\nRA=23.1\nDec=13.2\nFilter=R\nExposure Time=600\n"
+                            "Number of Exposures=20\nObject=a long one").startswith("accepted long")
+    button = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, '#queue tr[data-id="long"] button.cancel'))
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    assert browser.execute_script("const r = arguments[0].getBoundingClientRect(); "
+                                  "return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth", button)
+    assert _no_sideways_scroll(browser)
+    button.click()
+    wait.until(lambda b: stack.proxy(stack.telescope).status("long")["State"] == "cancelled")
+
+    # A wall screen: the five device cards in one row, nothing sideways
+    browser.set_window_size(2560, 1440)
+    tops = browser.execute_script("return [...document.querySelectorAll('.cards .card')].map(c => c.offsetTop)")
+    assert len(set(tops)) == 1 and _no_sideways_scroll(browser)
+
+    # The device server goes: its chip turns red with since when; the devices' last values age, then grey out
+    owner.stop()
+    wait.until(lambda b: "devices: lost since" in _text(b, "services"))
+    chip = browser.find_element(By.CSS_SELECTOR, '#services [data-service="devices"]')
+    assert "bad" in chip.get_attribute("class")
+    wait.until(lambda b: "stale" in b.find_element(By.ID, "card-mount").get_attribute("class"))
+    assert "as of" in _text(browser, "card-mount")
+
+    # A daemon goes: its chip, with since when; its last known queue stays, greyed
+    stack.dome.stop()
+    wait.until(lambda b: "dome: unreachable since" in _text(b, "services"))
+
+    # The page's own server goes: the link says since when, and the whole view greys out
+    web.stop()
+    wait.until(lambda b: "page link lost since" in _text(b, "link"))
+    wait.until(lambda b: "stale" in b.find_element(By.ID, "queue-panel").get_attribute("class"))

@@ -6,6 +6,11 @@ const $ = (id) => document.getElementById(id);
 let view = null;       // the last view received
 let skew = 0;          // server clock minus this browser's, ms
 const queueRows = new Map();  // "service/ID" -> its row in the queue table
+let lastView = 0;      // when (this browser's clock) the last view arrived
+let linkLostAt = null; // when the page's own link to toros-web was lost (ms), or null
+//: A value older than FRESH seconds shows its age; older than STALE seconds (Web: Stale After) it is greyed out.
+const FRESH = 5;
+let STALE = 30;
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -32,6 +37,43 @@ const clock = (s) => {
   return (h ? `${h}:${String(m).padStart(2, "0")}` : `${m}`) + `:${String(r).padStart(2, "0")}`;
 };
 const hms = (iso) => (iso ? iso.slice(11, 19) : "");
+const nowServer = () => Date.now() + skew;
+const ago = (seconds) => (seconds < 90 ? `${Math.round(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min`
+  : `${(seconds / 3600).toFixed(1)} h`);
+
+// How old a value is, on its card: nothing while fresh, "as of ..." after FRESH s, greyed out after STALE s
+// (a lost link, a device server gone: the last known values stay, and say how old they are).
+function age(node, stamp, problem) {
+  const card = node.closest(".card, .panel");
+  let label = card.querySelector(":scope > .age");
+  if (!label) { label = el("p", { class: "age" }); card.append(label); }
+  const seconds = stamp ? (nowServer() - Date.parse(stamp)) / 1000 : Infinity;
+  const old = seconds > FRESH || problem;
+  label.hidden = !old;
+  label.textContent = !stamp ? "no value yet" : problem ? `${problem} · as of ${hms(stamp)} UTC (${ago(seconds)} ago)`
+    : `as of ${hms(stamp)} UTC, ${ago(seconds)} ago`;
+  card.classList.toggle("stale", seconds > STALE || Boolean(problem));
+}
+
+function renderAges() {
+  if (!view) return;
+  const sampled = view["Devices Sampled"];
+  const kinds = { "dome-shutter": "Dome", "mount-state": "Mount", "camera-state": "Camera", "filter-name": "Filter Wheel" };
+  for (const [id, kind] of Object.entries(kinds)) {
+    const d = view.Devices[kind] || {};
+    const problem = d.Errors ? d.Errors[0].slice(0, 140) + (d.Errors.length > 1 ? ` (+${d.Errors.length - 1} more)` : "") : "";
+    age($(id), d.Name ? sampled : "", problem);
+  }
+  age($("sun"), view.Time, "");  // (the supervisor checks on the observatory's clock: a simulator's runs fast)
+  // The page's own view: when toros-web itself is gone, everything on it is as old as its last view.
+  const viewAge = (Date.now() - lastView) / 1000;
+  for (const id of ["queue-panel", "frame-panel", "timeline-panel"]) $(id).classList.toggle("stale", viewAge > STALE);
+  const link = $("link");
+  if (linkLostAt !== null) {
+    link.textContent = `page link lost since ${new Date(linkLostAt).toISOString().slice(11, 19)} UTC (${ago((Date.now() - linkLostAt) / 1000)})`;
+    link.className = "badge bad";
+  }
+}
 
 function setBig(id, text, tone) {
   const node = $(id);
@@ -93,13 +135,19 @@ async function post(path, body) {
 }
 
 function renderQueues(services, allow) {
-  $("services").replaceChildren(...Object.entries(services).map(([name, s]) => {
+  const chips = Object.entries(services).map(([name, s]) => {
     const ok = s.Reachable && s.Health && s.Health.Healthy && s.Health.Ready !== false;
-    const text = !s.Reachable ? `${name}: unreachable`
+    const text = !s.Reachable ? `${name}: unreachable since ${hms(s.Since)} UTC`
       : !s.Health.Healthy ? `${name}: UNHEALTHY ${s.Health.Problems.join("; ")}`
       : s.Health.Ready === false ? `${name}: not ready: ${s.Health["Not Ready"]}` : `${name}: ${s.Health.Worker}`;
-    return el("span", { class: "service " + (ok ? "good" : "bad"), title: s.Error || (s.Health && s.Health.Devices) || "", text });
-  }));
+    return el("span", { class: "service " + (ok ? "good" : "bad"), "data-service": name,
+      title: s.Error || (s.Health && s.Health.Devices) || "", text });
+  });
+  const devices = (view && view.Links && view.Links.Devices) || { OK: true };
+  chips.push(el("span", { class: "service " + (devices.OK ? "good" : "bad"), "data-service": "devices",
+    title: devices.Problem || "every daemon reaches its devices",
+    text: devices.OK ? "devices: connected" : `devices: lost since ${hms(devices.Since)} UTC` }));
+  $("services").replaceChildren(...chips);
   // Rows are kept and updated in place (keyed by service and ID), never rebuilt: a Cancel button that
   // is being clicked must still be there when the mouse comes up.
   const body = $("queue").tBodies[0];
@@ -125,6 +173,7 @@ function renderQueues(services, allow) {
         queueRows.set(key, row);
       }
       const cells = row.cells;
+      row.classList.toggle("stale", !s.Reachable);  // its daemon's last known queue, not a live one
       cells[3].textContent = o.State; cells[3].className = "col-state state-" + o.State;
       cells[4].textContent = String(o.Priority);
       const progress = [el("div", { text: o.Progress || "" })];
@@ -162,6 +211,14 @@ function renderFrame(frame) {
   $("frame-caption").textContent = [frame.Object || "(no object)", frame.Type, `filter ${frame.Filter || "–"}`,
     `${frame.Exposure} s`, `${(frame.Start || "").replace("T", " ").slice(0, 19)} UTC`, `order ${frame.Order}`,
     ...(frame.Check ? [frame.Check === "PASSED" ? "verified" : "REJECTED"] : [])].join(" · ");
+  const st = frame.Statistics || {};
+  facts("frame-stats", [["Median", st.Median !== undefined ? fixed(st.Median, 0) + " ADU" : ""],
+    ["Saturated", st.Saturated !== undefined ? (st.Saturated * 100).toFixed(2) + " %" : ""],
+    ["Stars found", st.Stars !== null && st.Stars !== undefined ? String(st.Stars) : ""],
+    ["Why rejected", frame.Check === "FAILED" ? st.Why : ""]]);
+  const warning = $("frame-warning");
+  warning.textContent = st.Warning || "";
+  warning.hidden = !st.Warning;
 }
 
 function renderTimeline(id, entries) {
@@ -190,6 +247,8 @@ function renderLog(lines) {
 
 function render(v) {
   view = v;
+  lastView = Date.now();
+  STALE = v["Stale After"] || STALE;
   skew = Date.parse(v.Time) - Date.now();
   $("site").textContent = v.Site;
   $("clock").textContent = v.Time.replace("T", " ").slice(0, 19) + " UTC";
@@ -202,21 +261,26 @@ function render(v) {
   renderSkyClock(v);
   renderLog(v.Log);
   $("order-panel").hidden = !v["Allow Orders"];
+  renderAges();
 }
 
 function connect() {
   const link = $("link");
   const events = new EventSource("/events");
   events.addEventListener("state", (event) => {
+    linkLostAt = null;
     link.textContent = "live"; link.className = "badge good";
     render(JSON.parse(event.data));
   });
-  events.onerror = () => { link.textContent = "reconnecting…"; link.className = "badge bad"; };
+  events.onerror = () => {  // EventSource reconnects by itself; the badge says since when it is lost
+    if (linkLostAt === null) linkLostAt = lastView || Date.now();
+    renderAges();
+  };
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   connect();
-  setInterval(() => { if (view) renderQueues(view.Services, view["Allow Orders"]); }, 1000);  // progress bars move
+  setInterval(() => { if (view) { renderQueues(view.Services, view["Allow Orders"]); renderAges(); } }, 1000);  // bars, ages
   $("order-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const out = $("order-result");
@@ -226,8 +290,9 @@ document.addEventListener("DOMContentLoaded", () => {
       out.className = "good";
       out.textContent = `accepted ${receipt.ID} (${receipt.WOType}, priority ${receipt.Priority})` +
         (receipt.Duplicate ? " - already known, not run again" : "");
-    } catch (error) {
-      out.className = "bad"; out.textContent = error.message;
+    } catch (error) {  // every bad field, one per line (the daemon names them all, "; also" between)
+      out.className = "bad";
+      out.replaceChildren(...error.message.split("; also ").map((problem) => el("div", { text: problem })));
     }
   });
 });
