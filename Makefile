@@ -39,7 +39,7 @@ bench-quick: $(STAMP)
 # The venv is built from a system Python (INSTALL_PYTHON=... to choose another, never one in a home directory),
 # owns its interpreter, and names $(PREFIX), not $(DESTDIR)$(PREFIX): packaging/stage_venv.py says why.
 install:
-	$(PYTHON) packaging/stage_venv.py --destdir "$(DESTDIR)" --prefix "$(PREFIX)" $(if $(INSTALL_PYTHON),--python "$(INSTALL_PYTHON)") --pip-args "$(PIP_ARGS)" .
+	$(PYTHON) packaging/stage_venv.py --destdir "$(DESTDIR)" --prefix "$(PREFIX)" $(if $(INSTALL_PYTHON),--python "$(INSTALL_PYTHON)") --pip-args="$(PIP_ARGS)" .
 	cd / && "$(DESTDIR)$(PREFIX)/bin/python" -m torosdrivers.daemons.tools.install install --root "$(or $(DESTDIR),/)" --bin "$(PREFIX)/bin"
 
 ## uninstall: (root) remove the units and $(PREFIX); data, journals, logs and an edited configuration stay
