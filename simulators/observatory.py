@@ -15,6 +15,7 @@ from .camera import SimulatedCamera
 from .clock import SimClock
 from .dome import SimulatedDome
 from .filterwheel import DEFAULT_FILTERS, SimulatedFilterWheel
+from .focuser import SimulatedFocuser
 from .mount import SimulatedMount
 from .sensor import Sensor, SensorSpec
 from .sky import StarField
@@ -96,6 +97,9 @@ class SimulatedObservatory:
             self.weather = WeatherTimeline(list(weather or []), start=self.clock.start)
         self.conditions = SimulatedObservingConditions(self.clock, self.weather, timeout=timeout)
         self.safety = SimulatedSafetyMonitor(self.clock, self.weather, timeout=timeout)
+        # Its probe reads the air the weather station reads
+        self.focuser = SimulatedFocuser(self.clock, temperature=lambda: self.weather.at(self.clock.now()).Temperature,
+                                        timeout=timeout)
         self.camera = SimulatedCamera(
             self.clock,
             Sensor(spec, seed, self.stars),
@@ -113,8 +117,8 @@ class SimulatedObservatory:
 
     @property
     def devices(self) -> tuple:
-        """All six devices, mount first."""
-        return (self.mount, self.dome, self.filter_wheel, self.camera, self.conditions, self.safety)
+        """All seven devices, mount first."""
+        return (self.mount, self.dome, self.filter_wheel, self.camera, self.conditions, self.safety, self.focuser)
 
     def rain_on_open_dome(self) -> list[tuple[Time, Time]]:
         """When rain fell while the shutter was not closed: what a safe observatory never lets happen."""

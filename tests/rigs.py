@@ -24,10 +24,14 @@ from torosdrivers.simulators import SimulatedObservatory
 from torosdrivers.simulators.alpaca.cli import serve_observatory
 from torosdrivers.simulators.serial.ddw import DDWResponder
 from torosdrivers.simulators.serial.lx200 import LX200Responder
+from torosdrivers.simulators.serial.moonlite import MoonliteResponder
 from torosdrivers.simulators.serial.qhycfw import QHYCFWResponder
 from torosdrivers.simulators.serial.transport import SerialSimServer
 from torosdrivers.ccd.qhycfw import QHYFilterWheel
 from torosdrivers.dome.ddw import DDWDome
+from torosdrivers.focuser import Focuser
+from torosdrivers.focuser.alpaca import AlpacaFocuser
+from torosdrivers.focuser.moonlite import MoonliteFocuser
 from torosdrivers.mount.lx200 import LX200Mount
 
 #: A fixed night at the TOROS site, so every run sees the same sky.
@@ -45,6 +49,7 @@ class Rig:
     time_scale: float
     #: How close a reported position comes to a target (the protocol's precision).
     pointing_tolerance: float = 1.0  # arcsec
+    focuser: Focuser | None = None
 
 
 def small_observatory(time_scale: float) -> SimulatedObservatory:
@@ -55,7 +60,7 @@ def small_observatory(time_scale: float) -> SimulatedObservatory:
 def simulator_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
     """The in-process simulators."""
     with small_observatory(time_scale) as obs:
-        yield Rig(obs.camera, obs.filter_wheel, obs.mount, obs.dome, time_scale)
+        yield Rig(obs.camera, obs.filter_wheel, obs.mount, obs.dome, time_scale, focuser=obs.focuser)
 
 
 @contextmanager
@@ -70,11 +75,12 @@ def alpaca_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
             server.address, context=FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel), **fast
         )
         dome = AlpacaDome(server.address, **fast)
-        devices = (mount, wheel, camera, dome)
+        focuser = AlpacaFocuser(server.address, **fast)
+        devices = (mount, wheel, camera, dome, focuser)
         for device in devices:
             device.connect()
         try:
-            yield Rig(camera, wheel, mount, dome, time_scale)
+            yield Rig(camera, wheel, mount, dome, time_scale, focuser=focuser)
         finally:
             for device in devices:
                 device.disconnect()
@@ -91,17 +97,19 @@ def serial_rig(tcp: bool):
             SerialSimServer(LX200Responder(obs.mount), tcp=tcp).start(),
             SerialSimServer(DDWResponder(obs.dome), tcp=tcp).start(),
             SerialSimServer(QHYCFWResponder(obs.filter_wheel), tcp=tcp).start(),
+            SerialSimServer(MoonliteResponder(obs.focuser), tcp=tcp).start(),
         ]
         fast = {"timeout": 2.0, "poll_interval": 0.005}
         mount = LX200Mount(servers[0].url, **fast)
         dome = DDWDome(servers[1].url, **fast)
         wheel = QHYFilterWheel(servers[2].url, greeting_timeout=1.0, **fast)  # a fast pty reopen is not seen
+        focuser = MoonliteFocuser(servers[3].url, max_step=obs.focuser.max_step, step_size=4.0, **fast)
         obs.camera.context = FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel)
-        devices = (mount, dome, wheel, obs.camera)
+        devices = (mount, dome, wheel, obs.camera, focuser)
         try:
             for device in devices:
                 device.connect()
-            yield Rig(obs.camera, wheel, mount, dome, time_scale, pointing_tolerance=10.0)
+            yield Rig(obs.camera, wheel, mount, dome, time_scale, pointing_tolerance=10.0, focuser=focuser)
         finally:
             # In parallel: pyserial's socket:// close() sleeps 0.3 s by design.
             with ThreadPoolExecutor(len(devices)) as pool:

@@ -24,7 +24,7 @@ from .config_schema import check
 from .errors import InvalidValueError
 
 __all__ = ["ConfigError", "DEFAULT_PATH", "DEFAULTS", "KINDS", "WEATHER_KINDS", "weather_kinds", "Config", "config_path", "load_config", "build_devices",
-           "build_hardware", "Devices"]
+           "build_hardware", "Devices", "focuser_kinds"]
 
 DEFAULT_PATH = Path("/etc/toros/toros.conf.yaml")
 _HOME = Path(os.environ.get("TOROS_HOME", Path.home() / ".toros"))
@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
         "Dome": {"Backend": "simulator"},
         "Safety Monitor": {"Backend": "simulator"},
         "Observing Conditions": {"Backend": "simulator"},
+        "Focuser": {"Backend": "simulator"},
     },
 }
 
@@ -232,6 +233,7 @@ class Devices:
     observatory: Any = None  # the in-process simulator, when any device uses it
     safety: Any = None  # the SafetyMonitor, if one is configured
     conditions: Any = None  # the ObservingConditions, if one is configured
+    focuser: Any = None  # the Focuser, if one is configured
 
     def all(self) -> list:
         """The devices an observation drives (the weather devices are the safety supervisor's)."""
@@ -243,6 +245,11 @@ class Devices:
 
 KINDS = ("Camera", "Filter Wheel", "Mount", "Dome")
 WEATHER_KINDS = ("Safety Monitor", "Observing Conditions")
+
+
+def focuser_kinds(config: Config) -> tuple[str, ...]:
+    """``("Focuser",)`` when the configuration has a focuser (``Backend: none`` has none)."""
+    return ("Focuser",) if config["Devices"]["Focuser"]["Backend"] != "none" else ()
 
 
 def weather_kinds(config: Config) -> tuple[str, ...]:
@@ -282,7 +289,8 @@ _ALPACA = {"Camera": _alpaca_class(".ccd.alpaca", "AlpacaCamera"),
            "Mount": _alpaca_class(".mount.alpaca", "AlpacaMount"),
            "Dome": _alpaca_class(".dome.alpaca", "AlpacaDome"),
            "Safety Monitor": _alpaca_class(".weather.alpaca", "AlpacaSafetyMonitor"),
-           "Observing Conditions": _alpaca_class(".weather.alpaca", "AlpacaObservingConditions")}
+           "Observing Conditions": _alpaca_class(".weather.alpaca", "AlpacaObservingConditions"),
+           "Focuser": _alpaca_class(".focuser.alpaca", "AlpacaFocuser")}
 
 
 def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
@@ -310,7 +318,7 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
                     weather=list(sim.get("Weather") or []), slaving_dome=bool(sim.get("Slaving Dome")))
             built[kind] = {"Camera": observatory.camera, "Filter Wheel": observatory.filter_wheel,
                            "Mount": observatory.mount, "Dome": observatory.dome, "Safety Monitor": observatory.safety,
-                           "Observing Conditions": observatory.conditions}[kind]
+                           "Observing Conditions": observatory.conditions, "Focuser": observatory.focuser}[kind]
         elif backend == "none":
             continue
         elif backend == "alpaca":
@@ -329,6 +337,11 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
             from .ccd.qhycfw import QHYFilterWheel
 
             built[kind] = QHYFilterWheel(spec["Port"], names=spec.get("Names"))
+        elif backend == "moonlite":
+            from .focuser.moonlite import MoonliteFocuser
+
+            built[kind] = MoonliteFocuser(spec["Port"], baudrate=int(spec.get("Baud Rate", 9600)),
+                                          max_step=int(spec.get("Max Step", 65535)), step_size=spec.get("Step Size"))
     return _finish(config, built, observatory)
 
 
@@ -352,4 +365,4 @@ def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
             observatory=str(site["Name"]), focal_length=float(config["Telescope"]["Focal Length"]),
             rotation=float(config["Telescope"]["Rotation"]), site=config.site)
     return Devices(built.get("Camera"), built.get("Filter Wheel"), mount, built.get("Dome"), observatory,
-                   built.get("Safety Monitor"), built.get("Observing Conditions"))
+                   built.get("Safety Monitor"), built.get("Observing Conditions"), built.get("Focuser"))

@@ -251,9 +251,11 @@ BACKEND_KEYS: dict[str, dict[str, Check]] = {
     "lx200": {"Port": _text, "Baud Rate": _number(300, 921600, integer=True)},
     "ddw": {"Port": _text, "Baud Rate": _number(300, 921600, integer=True), "Park Azimuth": _number(0, 360)},
     "qhycfw": {"Port": _text, "Names": _names},
+    "moonlite": {"Port": _text, "Baud Rate": _number(300, 921600, integer=True),
+                 "Max Step": _number(1, 65535, integer=True), "Step Size": _number(0, 1000, above=True)},
 }
 BACKEND_KEYS["none"] = {}
-_REQUIRED = {"alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",)}
+_REQUIRED = {"alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",), "moonlite": ("Port",)}
 _KINDS = {
     "Camera": ("simulator", "alpaca"),
     "Filter Wheel": ("simulator", "alpaca", "qhycfw"),
@@ -261,6 +263,7 @@ _KINDS = {
     "Dome": ("simulator", "alpaca", "ddw"),
     "Safety Monitor": ("simulator", "alpaca", "none"),
     "Observing Conditions": ("simulator", "alpaca", "none"),
+    "Focuser": ("simulator", "alpaca", "moonlite", "none"),
 }
 
 

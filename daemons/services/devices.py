@@ -22,7 +22,7 @@ import threading
 
 from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
-from torosdrivers.config import KINDS, Config, Devices, build_hardware, weather_kinds
+from torosdrivers.config import KINDS, Config, Devices, build_hardware, focuser_kinds, weather_kinds
 from torosdrivers.errors import DriverError
 from torosdrivers.lifecycle import wait_for_stop
 
@@ -54,12 +54,15 @@ class DeviceServer:
         section = config["Device Server"]
         if discovery is None:
             discovery = section["Discovery"]
-        self.devices: Devices = build_hardware(config, KINDS + weather_kinds(config))
+        self.devices: Devices = build_hardware(config, KINDS + weather_kinds(config) + focuser_kinds(config))
+        #: Everything it owns and serves: the observation's devices, the weather's, the focuser.
+        self.owned = [*self.devices.all(), *self.devices.weather(),
+                      *([self.devices.focuser] if self.devices.focuser is not None else [])]
         self._stopping = threading.Event()
         self._keeper: threading.Thread | None = None
         self.server = AlpacaServer(
             [self.devices.camera, self.devices.filter_wheel, self.devices.mount, self.devices.dome,
-             *self.devices.weather()],
+             *self.devices.weather(), *([self.devices.focuser] if self.devices.focuser is not None else [])],
             host=str(section["IP"]),
             port=int(section["Port"]) if port is None else port,
             discovery_port=DISCOVERY_PORT if discovery else None,
@@ -73,7 +76,7 @@ class DeviceServer:
         """Connect every device (a failure names the device and closes the others), then serve."""
         connected = []
         try:
-            for device in self.devices.all() + self.devices.weather():
+            for device in self.owned:
                 device.connect()
                 connected.append(device)
                 log.info("connected %s", device.name)
@@ -118,7 +121,7 @@ class DeviceServer:
             except OSError as exc:
                 log.warning("cannot keep the simulated observatory's state: %s", exc)
         self.server.stop()
-        for device in reversed(self.devices.all() + self.devices.weather()):
+        for device in reversed(self.owned):
             try:
                 device.disconnect()
             except DriverError as exc:

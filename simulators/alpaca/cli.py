@@ -25,7 +25,7 @@ def serve_observatory(obs: SimulatedObservatory, *, host: str = "127.0.0.1", por
                       discovery_port: int | None = None, imagebytes: bool = True) -> AlpacaServer:
     """An (unstarted) server for the devices of a simulated observatory (its weather station and safety monitor too)."""
     return AlpacaServer(
-        [obs.camera, obs.filter_wheel, obs.mount, obs.dome, obs.conditions, obs.safety],
+        [obs.camera, obs.filter_wheel, obs.mount, obs.dome, obs.conditions, obs.safety, obs.focuser],
         host=host,
         port=port,
         discovery_port=discovery_port,

@@ -1,8 +1,8 @@
 """``toros-serial-sim``: one simulated serial device on a loopback TCP port, a pty or an RFC 2217 port server.
 
 ``toros-serial-sim lx200 --tcp 127.0.0.1:4030``, ``toros-serial-sim ddw
---pty`` or ``toros-serial-sim qhycfw --rfc2217 127.0.0.1:4031`` (the device
-on a pty behind a port server); it prints the URL to open (``socket://...``,
+--pty``, ``toros-serial-sim moonlite --pty`` (a focuser) or ``toros-serial-sim qhycfw --rfc2217
+127.0.0.1:4031`` (the device on a pty behind a port server); it prints the URL to open (``socket://...``,
 a ``/dev/pts/N`` path or ``rfc2217://...``) and serves until interrupted.
 ``--dialect meade`` makes the LX200 a Meade rather than an OnStep.
 """
@@ -21,6 +21,7 @@ from torosdrivers.lifecycle import catch_stop, wait_for_stop
 from ..observatory import SimulatedObservatory
 from .ddw import DDWResponder
 from .lx200 import DIALECTS, LX200Responder
+from .moonlite import MoonliteResponder
 from .qhycfw import QHYCFWResponder
 from .rfc2217 import RFC2217PortServer
 from .transport import SerialSimServer
@@ -31,6 +32,7 @@ DEVICES = {
     "lx200": lambda obs, args: LX200Responder(obs.mount, dialect=args.dialect),
     "ddw": lambda obs, args: DDWResponder(obs.dome),
     "qhycfw": lambda obs, args: QHYCFWResponder(obs.filter_wheel),
+    "moonlite": lambda obs, args: MoonliteResponder(obs.focuser),
 }
 
 

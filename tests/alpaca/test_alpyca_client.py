@@ -11,6 +11,7 @@ from alpaca.camera import Camera, CameraStates
 from alpaca.dome import Dome, ShutterState
 from alpaca.exceptions import InvalidValueException, NotConnectedException, ParkedException
 from alpaca.filterwheel import FilterWheel
+from alpaca.focuser import Focuser
 from alpaca.telescope import Telescope
 
 from torosdrivers.coords import from_altaz, icrs_to_epoch, to_altaz
@@ -29,9 +30,9 @@ def test_management_api(server):
     assert description["ServerName"] == "TOROS simulated observatory"
     devices = management.configureddevices(server.address)
     kinds = sorted((d["DeviceType"], d["DeviceNumber"]) for d in devices)
-    assert kinds == [("Camera", 0), ("Dome", 0), ("FilterWheel", 0), ("ObservingConditions", 0), ("SafetyMonitor", 0),
-                     ("Telescope", 0)]
-    assert len({d["UniqueID"] for d in devices}) == 6
+    assert kinds == [("Camera", 0), ("Dome", 0), ("FilterWheel", 0), ("Focuser", 0), ("ObservingConditions", 0),
+                     ("SafetyMonitor", 0), ("Telescope", 0)]
+    assert len({d["UniqueID"] for d in devices}) == 7
 
 
 def test_slew(server, observatory):
@@ -81,6 +82,26 @@ def test_filter_change(server):
     with pytest.raises(InvalidValueException):
         w.Position = 99
     w.Connected = False
+
+
+def test_focuser_from_a_stock_alpyca_client(server, observatory):
+    f = Focuser(server.address, 0)
+    f.Connected = True
+    assert f.Absolute and f.MaxStep == observatory.focuser.max_step and f.StepSize == 4.0
+    assert -60 < f.Temperature < 70 and f.TempCompAvailable
+    f.Move(f.Position - 5000)
+    wait(lambda: not f.IsMoving)
+    assert f.Position == observatory.focuser.position == 25000
+    f.Move(1000)
+    f.Halt()
+    wait(lambda: not f.IsMoving)
+    assert 1000 <= f.Position < 25000  # halted on the way (or, on a slow machine, arrived first)
+    with pytest.raises(InvalidValueException):
+        f.Move(f.MaxStep + 1)
+    f.TempComp = True
+    assert f.TempComp
+    f.TempComp = False
+    f.Connected = False
 
 
 def _exposure(address: str) -> tuple[np.ndarray, Camera]:

@@ -20,8 +20,8 @@ def test_discovery_finds_the_server_and_its_devices():
         found = discover(broadcast=host, port=port, timeout=1.0)
     assert [s.address for s in found] == [server.address]
     assert found[0].server_name == "TOROS simulated observatory"
-    assert sorted(d["DeviceType"] for d in found[0].devices) == ["Camera", "Dome", "FilterWheel", "ObservingConditions",
-                                                                "SafetyMonitor", "Telescope"]
+    assert sorted(d["DeviceType"] for d in found[0].devices) == ["Camera", "Dome", "FilterWheel", "Focuser",
+                                                                "ObservingConditions", "SafetyMonitor", "Telescope"]
 
 
 def test_discovery_with_nobody_listening_finds_nothing():

@@ -63,3 +63,17 @@ def pointing_tolerance(rig):
 @pytest.fixture
 def required_filters():
     return ("U", "B", "V", "R", "I", "Clear")  # the simulated wheel's, as TOROS's
+
+
+@pytest.fixture
+def focuser(rig):
+    if rig.focuser is None:
+        pytest.skip("this rig has no focuser backend")
+    return rig.focuser
+
+
+@pytest.fixture
+def slow_focuser(slow_rig):
+    if slow_rig.focuser is None:
+        pytest.skip("this rig has no focuser backend")
+    return slow_rig.focuser

@@ -19,6 +19,7 @@ from typing import Any
 import alpaca.camera
 import alpaca.dome
 import alpaca.filterwheel
+import alpaca.focuser
 import alpaca.observingconditions
 import alpaca.safetymonitor
 import alpaca.telescope
@@ -31,6 +32,7 @@ from torosdrivers.ccd.frame import Frame
 from torosdrivers.coords import epoch_to_icrs, icrs_to_epoch
 from torosdrivers.device import Device
 from torosdrivers.dome.base import Dome, ShutterState
+from torosdrivers.focuser.base import Focuser
 from torosdrivers.errors import (
     ActionNotSupportedError,
     DeviceBusyError,
@@ -54,6 +56,7 @@ _STANDARD = {
     "telescope": _standard(alpaca.telescope.Telescope),
     "dome": _standard(alpaca.dome.Dome),
     "filterwheel": _standard(alpaca.filterwheel.FilterWheel),
+    "focuser": _standard(alpaca.focuser.Focuser),
     "safetymonitor": _standard(alpaca.safetymonitor.SafetyMonitor),
     "observingconditions": _standard(alpaca.observingconditions.ObservingConditions),
 }
@@ -544,7 +547,45 @@ class FilterWheelMembers(Members):
         self.wheel.move_to(p.int("Position"), wait=False)
 
 
-_BY_TYPE = {"camera": CameraMembers, "telescope": TelescopeMembers, "dome": DomeMembers, "filterwheel": FilterWheelMembers}
+class FocuserMembers(Members):
+    """IFocuserV4 over a `Focuser` (absolute positions)."""
+
+    interface_version = 4
+    MOVES = frozenset({"move"})
+
+    def busy(self) -> bool:
+        return self.focuser.moving
+
+    def __init__(self, device: Focuser, unique_id: str) -> None:
+        super().__init__(device, unique_id)
+        self.focuser = device
+
+    def state_members(self):
+        return [("IsMoving", lambda: self.focuser.moving), ("Position", lambda: self.focuser.position),
+                ("Temperature", lambda: self.focuser.temperature.value)]
+
+    def get_absolute(self, q): return True
+    def get_ismoving(self, q): return self.focuser.moving
+    def get_maxstep(self, q): return self.focuser.max_step
+    def get_maxincrement(self, q): return self.focuser.max_increment
+    def get_position(self, q): return self.focuser.position
+    def get_stepsize(self, q): return self.focuser.step_size.to_value("um")  # UnsupportedError: not implemented
+    def get_temperature(self, q): return self.focuser.temperature.value
+    def get_tempcompavailable(self, q): return self.focuser.temp_comp_available
+    def get_tempcomp(self, q): return self.focuser.temp_comp
+
+    def put_tempcomp(self, p):
+        self.focuser.temp_comp = p.bool("TempComp")
+
+    def put_move(self, p):
+        self.focuser.move(p.int("Position"), wait=False)
+
+    def put_halt(self, p):
+        self.focuser.halt()
+
+
+_BY_TYPE = {"camera": CameraMembers, "telescope": TelescopeMembers, "dome": DomeMembers, "filterwheel": FilterWheelMembers,
+            "focuser": FocuserMembers}
 
 
 def members_for(device: Device, unique_id: str) -> Members:

@@ -204,7 +204,7 @@ _WITHOUT_CONNECTION = frozenset({"connected", "connect", "connecting", "disconne
                                  "driverinfo", "driverversion", "interfaceversion", "supportedactions",
                                  "devicestate"})
 
-_TYPE_NAMES = {"camera": "Camera", "telescope": "Telescope", "dome": "Dome", "filterwheel": "FilterWheel",
+_TYPE_NAMES = {"camera": "Camera", "telescope": "Telescope", "dome": "Dome", "filterwheel": "FilterWheel", "focuser": "Focuser",
                "safetymonitor": "SafetyMonitor", "observingconditions": "ObservingConditions"}
 
 

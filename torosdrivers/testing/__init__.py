@@ -22,12 +22,14 @@ Run ``pytest``: every contract test of the kind runs against ``MyWheel``.
 The contracts: ``camera`` (fixture ``camera``: frames, header, binning,
 subframes, aborts, timeouts, cooling, refusals that name the value),
 ``filter_wheel`` (``filter_wheel``: names, selection, motion, refusals),
-``mount`` (``mount``: slews, limits, aborts, park, tracking, sync, units) and
-``dome`` (``dome``: azimuth, shutter, park and home, aborts, actions).
+``mount`` (``mount``: slews, limits, aborts, park, tracking, sync, units),
+``dome`` (``dome``: azimuth, shutter, park and home, aborts, actions) and
+``focuser`` (``focuser``: travel, moves, halts, timeouts, temperature,
+compensation, refusals).
 
 Optional fixtures (the plugin's defaults in brackets): ``pointing_tolerance``
 (1.0 arcsec, the protocol's precision), ``required_filters`` (none),
-``slow_mount``, ``slow_dome``, ``slow_filter_wheel`` (the plain fixture: a
+``slow_mount``, ``slow_dome``, ``slow_filter_wheel``, ``slow_focuser`` (the plain fixture: a
 device slow enough that a motion can be seen under way; hardware is).
 """
 

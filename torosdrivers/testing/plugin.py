@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 pytest.register_assert_rewrite("torosdrivers.testing.camera", "torosdrivers.testing.dome",
-                               "torosdrivers.testing.filter_wheel", "torosdrivers.testing.mount")
+                               "torosdrivers.testing.filter_wheel", "torosdrivers.testing.focuser",
+                               "torosdrivers.testing.mount")
 
 
 @pytest.fixture
@@ -41,3 +42,9 @@ def slow_dome(dome):
 def slow_filter_wheel(filter_wheel):
     """A wheel slow enough that it is seen moving: the wheel itself, for hardware."""
     return filter_wheel
+
+
+@pytest.fixture
+def slow_focuser(focuser):
+    """A focuser slow enough that a move is seen under way: the focuser itself, for hardware."""
+    return focuser
