@@ -8,6 +8,8 @@ rendered from that snapshot when it is read (`Sensor.render`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 
 import astropy.units as u
@@ -24,8 +26,12 @@ from .clock import SimClock, Timer
 from .dome import SimulatedDome
 from .filterwheel import SimulatedFilterWheel
 from .mount import SimulatedMount
+from .optics import Optics
 from .sensor import Scene, Sensor
 from .weather import WeatherTimeline
+
+if TYPE_CHECKING:
+    from .focuser import SimulatedFocuser
 
 __all__ = ["SimulatedCamera"]
 
@@ -65,6 +71,8 @@ class SimulatedCamera(Camera):
         ambient: float = 10.0,
         seed: int = 0,
         weather: "WeatherTimeline | None" = None,
+        focuser: "SimulatedFocuser | None" = None,
+        optics: Optics | None = None,
         **kwargs,
     ) -> None:
         kwargs.setdefault("poll_interval", clock.poll_interval)
@@ -75,6 +83,9 @@ class SimulatedCamera(Camera):
         self.filter_wheel = filter_wheel
         self.dome = dome
         self.weather = weather
+        #: With ``optics``, the stars blur as the focuser (its true position) leaves best focus; None: always sharp.
+        self.focuser = focuser
+        self.optics = optics
         self.ambient = ambient
         self._seed = int(seed)
         self._frames = 0
@@ -223,6 +234,8 @@ class SimulatedCamera(Camera):
                 heavens = {"sun_alt": float(sun_altaz(now, site).alt.deg), "moon_alt": float(moon.alt.deg),
                            "moon_phase": phase,
                            "cloud_cover": self.weather.at(now).CloudCover if self.weather is not None else 0.0}
+        if light and self.optics is not None and self.focuser is not None:
+            heavens["defocus"] = self.optics.defocus(self.focuser.true_position(), float(self.focuser._temperature()))
         lamp = light and self.dome is not None and bool(getattr(self.dome, "lamp_on", False))
         if self.filter_wheel is not None and filter_name is None:
             sky = lamp = False  # the wheel is between filters: its body blocks the beam

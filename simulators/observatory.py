@@ -16,6 +16,7 @@ from .clock import SimClock
 from .dome import SimulatedDome
 from .filterwheel import DEFAULT_FILTERS, SimulatedFilterWheel
 from .focuser import SimulatedFocuser
+from .optics import Optics
 from .mount import SimulatedMount
 from .sensor import Sensor, SensorSpec
 from .sky import StarField
@@ -52,6 +53,10 @@ class SimulatedObservatory:
     slaving_dome
         Give the dome a slaving controller (ASCOM ``CanSlave``): slaved, it
         follows the telescope by itself.
+    optics
+        `Optics` that can be out of focus (the stars blur as the focuser leaves
+        best focus, which drifts with the temperature); None (the default): the
+        stars are always sharp, whatever the focuser does.
     sensor
         Further `SensorSpec` fields (read noise, gain, plate scale...).
 
@@ -77,6 +82,7 @@ class SimulatedObservatory:
         observatory: str = "TOROS (simulated)",
         weather: "WeatherTimeline | list | str | None" = None,
         slaving_dome: bool = False,
+        optics: Optics | None = None,
         **sensor: object,
     ) -> None:
         self.clock = SimClock(time_scale, start)
@@ -107,10 +113,13 @@ class SimulatedObservatory:
             filter_wheel=self.filter_wheel,
             dome=self.dome,
             weather=self.weather,
+            focuser=self.focuser,
+            optics=optics,
             seed=seed,
             timeout=timeout,
             context=FrameContext(
                 telescope=telescope, observer=observer, mount=self.mount, filter_wheel=self.filter_wheel,
+                focuser=self.focuser,
                 focal_length=focal_length(spec.pixel_um, spec.plate_scale), observatory=observatory,
             ),
         )

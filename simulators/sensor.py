@@ -107,6 +107,7 @@ class Scene:
     sun_alt: float = -90.0  # degrees
     moon_alt: float = -90.0  # degrees
     moon_phase: float = 0.0  # lit fraction
+    defocus: float = 0.0  # arcsec FWHM that the optics out of focus add to the seeing (in quadrature)
     seed: tuple[int, ...] = field(default=(0,))
 
 
@@ -260,7 +261,7 @@ class Sensor:
         yb = (y + 0.5) / by - 0.5 - sub.y
         flux = scene.duration * 10.0 ** (-0.4 * (mag - band.zero_point + band.extinction * scene.airmass))
         flux *= 1.0 - 0.95 * scene.cloud_cover / 100.0  # cloud stops the starlight
-        sigma = s.seeing / s.plate_scale / 2.3548
+        sigma = math.hypot(s.seeing, scene.defocus) / s.plate_scale / 2.3548
         render_stars(image, xb[front], yb[front], flux[front], sigma / bx, sigma / by)
 
     # -- the frame ----------------------------------------------------------------

@@ -222,3 +222,36 @@ def test_simulated_dome_blinks_its_indicator(obs):
     before = obs.dome.blinks
     assert obs.dome.action("Blink01", "3") == "indicator blinked 3 times"
     assert obs.dome.blinks == before + 3
+
+
+def test_out_of_focus_stars_blur_on_a_v_curve_and_frames_say_where_the_focuser_stood():
+    """Issue 25: with Optics the measured half-flux radius grows either side of best focus (sep, as autofocus will
+    fit it); without (the default) the stars stay sharp wherever the focuser is."""
+    from torosdrivers.observing.imagecheck import measure
+    from torosdrivers.simulators.optics import Optics
+
+    optics = Optics()
+
+    def hfr_at(offsets, optics_or_none):
+        with SimulatedObservatory(time_scale=float("inf"), seed=2, width=1024, height=1024,
+                                  start="2026-06-21T04:00:00", optics=optics_or_none) as obs:
+            obs.mount.unpark()
+            obs.mount.tracking = True
+            obs.mount.slew_to(from_altaz(60.0, 100.0, obs.mount.time, obs.mount.site))
+            obs.dome.open_shutter()
+            obs.dome.slew_to_azimuth(obs.mount.altaz.az.deg % 360)
+            obs.filter_wheel.select("V")
+            best = optics.best_at(obs.focuser.temperature.value)
+            out = []
+            for offset in offsets:
+                obs.focuser.move(int(best + offset))
+                frame = obs.camera.expose(30.0)
+                assert frame.header["FOCUSPOS"] == int(best + offset)
+                assert frame.header["FOCTEMP"] == pytest.approx(obs.focuser.temperature.value)
+                out.append(measure(frame.data, 65535).hfr)
+            return out
+
+    minus, at, plus, far = hfr_at((-200, 0, 100, 400), optics)
+    assert at < plus < minus < far and at < 1.3 and far > 3.0  # a V, sharpest at best focus
+    sharp = hfr_at((0, 400), None)
+    assert sharp[1] == pytest.approx(sharp[0], rel=0.15)  # no optics: the focuser changes nothing

@@ -359,9 +359,13 @@ def _finish(config: Config, built: dict[str, Any], observatory: Any) -> Devices:
             if built.get(kind) is not None:
                 setattr(camera, attribute, built[kind])
     if camera is not None:
+        noise = config["Devices"]["Camera"].get("Read Noise")
+        if noise is not None:
+            camera.stated_read_noise = float(noise)
         site = config["Site"]
         camera.context = FrameContext(
             telescope=config["Telescope"]["Name"], mount=mount, filter_wheel=built.get("Filter Wheel"),
+            focuser=built.get("Focuser"),
             observatory=str(site["Name"]), focal_length=float(config["Telescope"]["Focal Length"]),
             rotation=float(config["Telescope"]["Rotation"]), site=config.site)
     return Devices(built.get("Camera"), built.get("Filter Wheel"), mount, built.get("Dome"), observatory,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-__all__ = ["SCHEMA", "BACKEND_KEYS", "check"]
+__all__ = ["SCHEMA", "BACKEND_KEYS", "KIND_KEYS", "check"]
 
 Check = Callable[[Any], "str | None"]  # the problem with a value, or None
 _EPOCH = "2000-01-01T00:00:00"  # any start, to check relative weather times
@@ -255,6 +255,8 @@ BACKEND_KEYS: dict[str, dict[str, Check]] = {
                  "Max Step": _number(1, 65535, integer=True), "Step Size": _number(0, 1000, above=True)},
 }
 BACKEND_KEYS["none"] = {}
+#: Keys a device kind takes whatever its backend: what a header needs that the device cannot say.
+KIND_KEYS: dict[str, dict[str, Check]] = {"Camera": {"Read Noise": _number(0, 1000, above=True)}}
 _REQUIRED = {"alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",), "moonlite": ("Port",)}
 _KINDS = {
     "Camera": ("simulator", "alpaca"),
@@ -358,8 +360,8 @@ def check(data: dict[str, Any]) -> list[str]:
         if backend not in _KINDS[kind]:
             problems.append(f"Devices.{kind}.Backend: {_show(backend)}: expected one of {list(_KINDS[kind])}")
             continue
-        _section(f"Devices.{kind}", {k: v for k, v in device.items() if k != "Backend"}, BACKEND_KEYS[backend],
-                 problems)
+        _section(f"Devices.{kind}", {k: v for k, v in device.items() if k != "Backend"},
+                 {**BACKEND_KEYS[backend], **KIND_KEYS.get(kind, {})}, problems)
         for key in _REQUIRED.get(backend, ()):
             if key not in device:
                 problems.append(f"Devices.{kind}.{key}: the {backend} backend needs it")

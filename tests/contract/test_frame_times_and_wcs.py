@@ -124,3 +124,23 @@ def test_over_alpaca_frames_carry_the_simulated_clock():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             assert WCS(frames[0].header).has_celestial
+
+
+def test_rdnoise_comes_from_the_configuration_where_the_camera_cannot_say(tmp_path):
+    """Issue 25: ASCOM's ICamera has no read-noise member, so an Alpaca camera's frames lacked RDNOISE."""
+    from tests.daemons.conftest import make_config
+    from torosdrivers.config import build_devices
+    from torosdrivers.daemons.services.devices import DeviceServer
+
+    config = make_config(tmp_path, Simulator={"Time Scale": 1e4, "Size": 32, "Seed": 1, "Weather": [], "Start": ""},
+                         Devices={"Camera": {"Backend": "simulator", "Read Noise": 7.5}})
+    owner = DeviceServer(config, port=0, discovery=False).start()
+    try:
+        config.data["Device Server"] = {"Enabled": True, "IP": "127.0.0.1", "Port": owner.server.port,
+                                        "Discovery": False}
+        camera = build_devices(config, ("Camera",)).camera  # the Alpaca client of the device server
+        camera.connect()
+        assert camera.expose(0.0, light=False).header["RDNOISE"] == 7.5
+        camera.disconnect()
+    finally:
+        owner.stop()

@@ -125,10 +125,14 @@ class Camera(Device):
         """The camera's own name (``INSTRUME``), not how we reach it."""
         return self.name
 
+    #: Read noise in electrons to write where the device cannot say it (ASCOM ICamera has no such member): the
+    #: configuration's ``Devices: {Camera: {Read Noise: ...}}``, or set by a script. None: no ``RDNOISE`` card.
+    stated_read_noise: float | None = None
+
     @property
     def read_noise(self) -> float | None:
-        """Read noise in electrons (``RDNOISE``), None where the device does not say."""
-        return None
+        """Read noise in electrons (``RDNOISE``): the device's where it says, else `stated_read_noise`."""
+        return self.stated_read_noise
 
     @property
     def saturation(self) -> float:

@@ -20,10 +20,11 @@ from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time, TimeDelta
 
 from ..coords import airmass, to_altaz
-from ..errors import DriverError
+from ..errors import DriverError, UnsupportedError
 
 if TYPE_CHECKING:
     from ..mount.base import Mount
+    from ..focuser.base import Focuser
     from .filterwheel import FilterWheel
 
 __all__ = ["FrameContext", "Card", "Snapshot"]
@@ -58,6 +59,8 @@ class FrameContext:
         Source of ``RA``, ``DEC``, ``AIRMASS``, altitude, azimuth and the WCS.
     filter_wheel
         Source of ``FILTER``.
+    focuser
+        Source of ``FOCUSPOS`` (steps) and ``FOCTEMP`` (its probe, Celsius).
     site
         Source of ``SITELAT``/``SITELONG``/``SITEELEV``; the mount's site when
         not given.
@@ -74,6 +77,7 @@ class FrameContext:
     observer: str = ""
     mount: "Mount | None" = None
     filter_wheel: "FilterWheel | None" = None
+    focuser: "Focuser | None" = None
     site: EarthLocation | None = None
     observatory: str = ""
     focal_length: float | None = None
@@ -101,6 +105,17 @@ class FrameContext:
                 cards.append(self._unavailable("FILTER", exc))
             else:
                 cards.append(("FILTER", name if name is not None else "MOVING", "filter in the beam"))
+        if self.focuser is not None:
+            try:
+                cards.append(("FOCUSPOS", int(self.focuser.position), "[step] focuser position"))
+            except DriverError as exc:
+                cards.append(self._unavailable("FOCUSPOS", exc))
+            try:
+                cards.append(("FOCTEMP", round(float(self.focuser.temperature.value), 2), "[C] focuser temperature"))
+            except UnsupportedError:
+                pass  # a focuser without a probe: no card, no complaint
+            except DriverError as exc:
+                cards.append(self._unavailable("FOCTEMP", exc))
         site, pointing = self.site, None
         if self.mount is not None:
             try:

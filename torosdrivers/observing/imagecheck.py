@@ -33,6 +33,7 @@ import numpy as np
 import sep
 
 __all__ = ["ImageStats", "BiasLevel", "measure", "bias_level", "check_light", "SKY_SIGMAS"]
+# measure() also gives the stars' sizes (HFR, FWHM): the focus measure autofocus fits its V-curve to.
 
 #: How many bias-noise sigmas above the bias level the background of a light must stand.
 SKY_SIGMAS = 3.0
@@ -48,10 +49,15 @@ class ImageStats:
     rms: float  # ADU
     stars: int  # sources above STAR_SIGMAS of at least STAR_AREA pixels
     saturated: float  # fraction of pixels at full scale
+    hfr: float | None = None  # pixels: the median half-flux radius of the unsaturated stars (the focus measure)
+    fwhm: float | None = None  # pixels: their median FWHM, from the second moments
 
     def cards(self) -> dict[str, object]:
-        return {"CHKBKG": round(self.background, 2), "CHKRMS": round(self.rms, 3), "CHKSTARS": self.stars,
-                "CHKSAT": round(self.saturated, 6)}
+        cards: dict[str, object] = {"CHKBKG": round(self.background, 2), "CHKRMS": round(self.rms, 3),
+                                    "CHKSTARS": self.stars, "CHKSAT": round(self.saturated, 6)}
+        if self.hfr is not None:
+            cards |= {"HFR": round(self.hfr, 3), "FWHM": round(float(self.fwhm or 0.0), 3)}
+        return cards
 
 
 @dataclass(frozen=True)
@@ -85,12 +91,34 @@ def measure(data: np.ndarray, saturation: float) -> ImageStats:
         residual = values - background.back()
         sep.set_extract_pixstack(max(300_000, values.size // 4))
         try:
-            stars = len(sep.extract(residual, STAR_SIGMAS, err=rms, minarea=STAR_AREA))
+            found = sep.extract(residual, STAR_SIGMAS, err=rms, minarea=STAR_AREA)
+            stars = len(found)
         except Exception as exc:  # sep raises a bare Exception when a crowded or flooded frame overflows it
             if "pixel buffer full" not in str(exc) and "object buffer full" not in str(exc):
                 raise
             stars = -1  # too many to count: a flooded frame (the saturation check names it)
+        else:
+            hfr, fwhm = _sizes(residual, found, 0.98 * saturation - float(background.globalback))
+            return ImageStats(float(background.globalback), rms, stars, saturated, hfr, fwhm)
     return ImageStats(float(background.globalback), rms, stars, saturated)
+
+
+def _sizes(residual: np.ndarray, found: np.ndarray, ceiling: float) -> tuple[float | None, float | None]:
+    """Median half-flux radius (sep's ``flux_radius``) and FWHM of the unsaturated, whole stars."""
+    h, w = residual.shape
+    # Stars, not hot pixels or cosmic rays (a point under a pixel wide), and not cut by an edge or saturated
+    keep = ((found["peak"] < ceiling) & (found["flag"] == 0) & (found["a"] > 0.7) & (found["x"] > 8)
+            & (found["x"] < w - 9) & (found["y"] > 8) & (found["y"] < h - 9))
+    stars = found[keep]
+    if len(stars) == 0:
+        return None, None
+    radius, flags = sep.flux_radius(residual, stars["x"], stars["y"], 6.0 * stars["a"], 0.5, normflux=None,
+                                    subpix=5)
+    good = (flags == 0) & np.isfinite(radius) & (radius > 0)
+    if not np.any(good):
+        return None, None
+    fwhm = 2.3548 * np.sqrt((stars["a"] ** 2 + stars["b"] ** 2) / 2.0)
+    return float(np.median(radius[good])), float(np.median(fwhm[good]))
 
 
 def check_light(stats: ImageStats, *, bias: BiasLevel | None, expected_stars: int = 0,
