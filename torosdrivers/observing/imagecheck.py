@@ -106,9 +106,10 @@ def measure(data: np.ndarray, saturation: float) -> ImageStats:
 def _sizes(residual: np.ndarray, found: np.ndarray, ceiling: float) -> tuple[float | None, float | None]:
     """Median half-flux radius (sep's ``flux_radius``) and FWHM of the unsaturated, whole stars."""
     h, w = residual.shape
-    # Stars, not hot pixels or cosmic rays (a point under a pixel wide), and not cut by an edge or saturated
-    keep = ((found["peak"] < ceiling) & (found["flag"] == 0) & (found["a"] > 0.7) & (found["x"] > 8)
-            & (found["x"] < w - 9) & (found["y"] > 8) & (found["y"] < h - 9))
+    # Stars, not hot pixels or cosmic rays (their light in one pixel: peak near the whole flux), not cut by an
+    # edge, not saturated
+    keep = ((found["peak"] < ceiling) & (found["flag"] == 0) & (found["peak"] < 0.5 * found["flux"])
+            & (found["x"] > 8) & (found["x"] < w - 9) & (found["y"] > 8) & (found["y"] < h - 9))
     stars = found[keep]
     if len(stars) == 0:
         return None, None

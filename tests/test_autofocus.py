@@ -1,0 +1,74 @@
+"""Autofocus over the simulated optics (issue 25): a V-curve sampled, fitted and its bottom found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from torosdrivers.coords import from_altaz
+from torosdrivers.errors import DriverError
+from torosdrivers.observatory.autofocus import MAX_EXPOSURES, autofocus, fit_v_curve
+from torosdrivers.simulators import SimulatedObservatory
+from torosdrivers.simulators.optics import Optics
+
+SEEING = 2.0  # arcsec: the simulated sensor's
+
+
+def test_the_fit_finds_the_vertex_of_a_hyperbola_and_refuses_a_cap():
+    x = np.arange(29700, 30400, 100)
+    hyperbola = 1.1 * np.sqrt(1 + ((x - 30037.0) / 90.0) ** 2)
+    assert fit_v_curve(x, hyperbola) == pytest.approx(30037.0, abs=0.5)
+    assert fit_v_curve(x, 5.0 - hyperbola) is None  # opens downwards: no minimum to go to
+    assert fit_v_curve(x[:2], hyperbola[:2]) is None
+
+
+def _observatory(optics):
+    obs = SimulatedObservatory(time_scale=float("inf"), seed=4, width=1024, height=1024,
+                               start="2026-06-21T04:00:00", optics=optics)
+    obs.connect()
+    obs.mount.unpark()
+    obs.mount.tracking = True
+    obs.mount.slew_to(from_altaz(60.0, 100.0, obs.mount.time, obs.mount.site))
+    obs.dome.open_shutter()
+    obs.dome.slew_to_azimuth(obs.mount.altaz.az.deg % 360)
+    obs.filter_wheel.select("V")
+    return obs
+
+
+@pytest.mark.parametrize("depths", [-5, 3, 5])
+def test_from_up_to_five_depths_of_focus_away_it_ends_within_the_depth_of_focus(depths):
+    optics = Optics()
+    depth = optics.depth_of_focus(SEEING)
+    obs = _observatory(optics)
+    try:
+        best = optics.best_at(obs.focuser.temperature.value)
+        obs.focuser.move(int(best + depths * depth))
+        result = autofocus(obs.camera, obs.focuser, exposure=30.0, step=int(2 * depth) - 12)
+        assert abs(obs.focuser.true_position() - best) <= depth, result.as_dict()
+        assert result.exposures <= MAX_EXPOSURES and result.position == obs.focuser.position
+        assert result.hfr < 1.2 and result.fitted is not None
+    finally:
+        obs.disconnect()
+
+
+def test_best_focus_follows_the_temperature():
+    """The night cools 8 degrees: best focus moves 160 steps, and a new run finds it."""
+    optics = Optics()
+    obs = _observatory(optics)
+    try:
+        first = autofocus(obs.camera, obs.focuser, exposure=30.0, step=80)
+        obs.focuser._probe = lambda: 5.0 - 8.0  # the tube's air, later that night
+        second = autofocus(obs.camera, obs.focuser, exposure=30.0, step=80)
+        assert second.position - first.position == pytest.approx(8.0 * -optics.drift, abs=optics.depth_of_focus(SEEING))
+    finally:
+        obs.disconnect()
+
+
+def test_no_sky_no_focus_and_the_reason():
+    obs = _observatory(Optics())
+    try:
+        obs.dome.close_shutter()
+        with pytest.raises(DriverError, match="autofocus: no stars in 7 frames"):
+            autofocus(obs.camera, obs.focuser, exposure=5.0, step=80)
+    finally:
+        obs.disconnect()
