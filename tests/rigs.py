@@ -49,7 +49,6 @@ class Rig:
     time_scale: float
     #: How close a reported position comes to a target (the protocol's precision).
     pointing_tolerance: float = 1.0  # arcsec
-    focuser: Focuser | None = None
 
 
 def small_observatory(time_scale: float) -> SimulatedObservatory:
@@ -60,7 +59,7 @@ def small_observatory(time_scale: float) -> SimulatedObservatory:
 def simulator_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
     """The in-process simulators."""
     with small_observatory(time_scale) as obs:
-        yield Rig(obs.camera, obs.filter_wheel, obs.mount, obs.dome, time_scale, focuser=obs.focuser)
+        yield Rig(obs.camera, obs.filter_wheel, obs.mount, obs.dome, time_scale)
 
 
 @contextmanager
@@ -75,12 +74,11 @@ def alpaca_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
             server.address, context=FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel), **fast
         )
         dome = AlpacaDome(server.address, **fast)
-        focuser = AlpacaFocuser(server.address, **fast)
-        devices = (mount, wheel, camera, dome, focuser)
+        devices = (mount, wheel, camera, dome)
         for device in devices:
             device.connect()
         try:
-            yield Rig(camera, wheel, mount, dome, time_scale, focuser=focuser)
+            yield Rig(camera, wheel, mount, dome, time_scale)
         finally:
             for device in devices:
                 device.disconnect()
@@ -97,19 +95,17 @@ def serial_rig(tcp: bool):
             SerialSimServer(LX200Responder(obs.mount), tcp=tcp).start(),
             SerialSimServer(DDWResponder(obs.dome), tcp=tcp).start(),
             SerialSimServer(QHYCFWResponder(obs.filter_wheel), tcp=tcp).start(),
-            SerialSimServer(MoonliteResponder(obs.focuser), tcp=tcp).start(),
         ]
         fast = {"timeout": 2.0, "poll_interval": 0.005}
         mount = LX200Mount(servers[0].url, **fast)
         dome = DDWDome(servers[1].url, **fast)
         wheel = QHYFilterWheel(servers[2].url, greeting_timeout=1.0, **fast)  # a fast pty reopen is not seen
-        focuser = MoonliteFocuser(servers[3].url, max_step=obs.focuser.max_step, step_size=4.0, **fast)
         obs.camera.context = FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel)
-        devices = (mount, dome, wheel, obs.camera, focuser)
+        devices = (mount, dome, wheel, obs.camera)
         try:
             for device in devices:
                 device.connect()
-            yield Rig(obs.camera, wheel, mount, dome, time_scale, pointing_tolerance=10.0, focuser=focuser)
+            yield Rig(obs.camera, wheel, mount, dome, time_scale, pointing_tolerance=10.0)
         finally:
             # In parallel: pyserial's socket:// close() sleeps 0.3 s by design.
             with ThreadPoolExecutor(len(devices)) as pool:
@@ -120,6 +116,36 @@ def serial_rig(tcp: bool):
 
     return rig
 
+
+def focuser_rig(kind: str):
+    """A focuser alone, simulated, over Alpaca, or over Moonlite on TCP or a pty."""
+
+    @contextmanager
+    def rig(time_scale: float = TIME_SCALE) -> Iterator[Focuser]:
+        obs = small_observatory(time_scale)
+        fast = {"timeout": 5.0, "poll_interval": 0.005}
+        try:
+            if kind == "simulator":
+                with obs.focuser as focuser:
+                    yield focuser
+            elif kind == "alpaca":
+                with serve_observatory(obs, port=0) as server, AlpacaFocuser(server.address, **fast) as focuser:
+                    yield focuser
+            else:
+                server = SerialSimServer(MoonliteResponder(obs.focuser), tcp=kind == "serial-tcp").start()
+                try:
+                    with MoonliteFocuser(server.url, max_step=obs.focuser.max_step, step_size=4.0,
+                                         timeout=2.0, poll_interval=0.005) as focuser:
+                        yield focuser
+                finally:
+                    server.stop()
+        finally:
+            obs.disconnect()
+
+    return rig
+
+
+FOCUSER_RIGS = {kind: focuser_rig(kind) for kind in ("simulator", "alpaca", "serial-tcp", "serial-pty")}
 
 RIGS: dict[str, Callable[..., "contextmanager[Rig]"]] = {
     "simulator": simulator_rig,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rigs import RIGS
+from tests.rigs import FOCUSER_RIGS, RIGS
 
 
 @pytest.fixture(params=sorted(RIGS))
@@ -65,15 +65,14 @@ def required_filters():
     return ("U", "B", "V", "R", "I", "Clear")  # the simulated wheel's, as TOROS's
 
 
-@pytest.fixture
-def focuser(rig):
-    if rig.focuser is None:
-        pytest.skip("this rig has no focuser backend")
-    return rig.focuser
+@pytest.fixture(params=sorted(FOCUSER_RIGS))
+def focuser(request):
+    """A focuser alone on each backend (the whole rig would connect a mount, a dome and a wheel for nothing)."""
+    with FOCUSER_RIGS[request.param]() as focuser:
+        yield focuser
 
 
-@pytest.fixture
-def slow_focuser(slow_rig):
-    if slow_rig.focuser is None:
-        pytest.skip("this rig has no focuser backend")
-    return slow_rig.focuser
+@pytest.fixture(params=sorted(FOCUSER_RIGS))
+def slow_focuser(request):
+    with FOCUSER_RIGS[request.param](time_scale=50.0) as focuser:
+        yield focuser
