@@ -8,8 +8,6 @@ a 500, never a hang) and the door must keep serving afterwards.
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

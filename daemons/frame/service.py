@@ -52,8 +52,8 @@ from torosdrivers.daemons.frame.logs import keep_recent, recent
 from torosdrivers.daemons.frame.rpc import RPCServer
 from torosdrivers.daemons.frame.security import server_tls, token_of
 from torosdrivers.daemons.frame.status import Result, StatePoller, order_status
-from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_INVALID, FAULT_SERVER, FAULT_UNKNOWN_ORDER, Order, WorkOrderError, \
-    every_problem, shorten
+from torosdrivers.daemons.frame.workorders import (FAULT_DEVICE, FAULT_INVALID, FAULT_SERVER, FAULT_UNKNOWN_ORDER,
+                                                  Order, WorkOrderError, every_problem, shorten)
 
 __all__ = ["Service", "OrderCancelled", "OrderInterrupted", "RECONNECT_BACKOFF"]
 

@@ -34,7 +34,8 @@ from torosdrivers._version import add_version
 from torosdrivers.daemons.frame.cli import load_or_explain
 from torosdrivers.daemons.tools.overview import SERVICES, Overview
 from torosdrivers.daemons.frame.security import service_proxy
-from torosdrivers.daemons.tools.views import FINAL, daemon_detail, observatory, order_line, order_table, plan_table, step_line
+from torosdrivers.daemons.tools.views import (FINAL, daemon_detail, observatory, order_line, order_table, plan_table,
+                                              step_line)
 
 __all__ = ["main"]
 _CLEAR = "\x1b[H\x1b[2J"
