@@ -25,8 +25,8 @@ def _sigterm_stays_pytests():
     signal.signal(signal.SIGTERM, before)
 
 
-#: The files that take longest (seconds on two workers, measured 2026-11-30), started first: ``make test``
-#: hands whole files to its two workers in order, and a 66 s file handed out last ran alone at the end.
+#: The files that take longest (measured 2026-11-30), started first: ``make test`` hands whole files to its
+#: workers in order, and a 66 s file handed out last ran alone at the end.
 LONGEST_FIRST = ("daemons/test_unattended_night.py", "daemons/test_resume.py", "daemons/test_safety.py",
                  "daemons/test_frame_checks.py", "daemons/test_crash_recovery.py", "daemons/test_scheduler.py",
                  "daemons/test_end_to_end.py", "serial/test_realtime.py", "web/test_page.py")
