@@ -19,7 +19,6 @@ import time
 
 from astropy.time import Time
 
-from torosdrivers.coords import from_altaz
 from torosdrivers.simulators import SimulatedObservatory
 from verdict import short_mode, verdict
 
@@ -37,12 +36,7 @@ def main() -> None:
 
     night = Time("2026-06-21T04:00:00")
     with SimulatedObservatory(time_scale=math.inf, seed=1, start=night, width=args.size, height=args.size) as obs:
-        obs.mount.unpark()
-        obs.mount.tracking = True
-        obs.mount.slew_to(from_altaz(60.0, 100.0, obs.mount.time, obs.mount.site))
-        obs.dome.open_shutter()
-        obs.dome.slew_to_azimuth(obs.mount.altaz.az.deg % 360.0)
-        obs.filter_wheel.select("V")
+        obs.open_on_sky()
         camera = obs.camera
 
         t0 = time.perf_counter()

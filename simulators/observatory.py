@@ -9,7 +9,7 @@ from astropy.time import Time
 
 from torosdrivers.ccd.context import FrameContext
 from torosdrivers.ccd.wcs import focal_length
-from torosdrivers.coords import TOROS_SITE
+from torosdrivers.coords import TOROS_SITE, from_altaz
 
 from .camera import SimulatedCamera
 from .clock import SimClock
@@ -128,6 +128,16 @@ class SimulatedObservatory:
     def devices(self) -> tuple:
         """All seven devices, mount first."""
         return (self.mount, self.dome, self.filter_wheel, self.camera, self.conditions, self.safety, self.focuser)
+
+    def open_on_sky(self, altitude: float = 60.0, azimuth: float = 100.0, filter_name: str = "V") -> None:
+        """Unpark and track at ``(altitude, azimuth)``, open the dome towards it, put ``filter_name`` in the beam:
+        ready for a light of a starry field (the tests, the benchmarks)."""
+        self.mount.unpark()
+        self.mount.tracking = True
+        self.mount.slew_to(from_altaz(altitude, azimuth, self.mount.time, self.mount.site))
+        self.dome.open_shutter()
+        self.dome.slew_to_azimuth(self.mount.altaz.az.deg % 360.0)
+        self.filter_wheel.select(filter_name)
 
     def rain_on_open_dome(self) -> list[tuple[Time, Time]]:
         """When rain fell while the shutter was not closed: what a safe observatory never lets happen."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from torosdrivers.coords import from_altaz
 from torosdrivers.errors import DriverError
 from torosdrivers.observatory.autofocus import MAX_EXPOSURES, autofocus, fit_v_curve
 from torosdrivers.simulators import SimulatedObservatory
@@ -26,12 +25,7 @@ def _observatory(optics):
     obs = SimulatedObservatory(time_scale=float("inf"), seed=4, width=1024, height=1024,
                                start="2026-06-21T04:00:00", optics=optics)
     obs.connect()
-    obs.mount.unpark()
-    obs.mount.tracking = True
-    obs.mount.slew_to(from_altaz(60.0, 100.0, obs.mount.time, obs.mount.site))
-    obs.dome.open_shutter()
-    obs.dome.slew_to_azimuth(obs.mount.altaz.az.deg % 360)
-    obs.filter_wheel.select("V")
+    obs.open_on_sky()
     return obs
 
 

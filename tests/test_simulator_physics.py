@@ -235,12 +235,7 @@ def test_out_of_focus_stars_blur_on_a_v_curve_and_frames_say_where_the_focuser_s
     def hfr_at(offsets, optics_or_none):
         with SimulatedObservatory(time_scale=float("inf"), seed=2, width=1024, height=1024,
                                   start="2026-06-21T04:00:00", optics=optics_or_none) as obs:
-            obs.mount.unpark()
-            obs.mount.tracking = True
-            obs.mount.slew_to(from_altaz(60.0, 100.0, obs.mount.time, obs.mount.site))
-            obs.dome.open_shutter()
-            obs.dome.slew_to_azimuth(obs.mount.altaz.az.deg % 360)
-            obs.filter_wheel.select("V")
+            obs.open_on_sky()
             best = optics.best_at(obs.focuser.temperature.value)
             out = []
             for offset in offsets:
