@@ -235,7 +235,8 @@ class SimulatedCamera(Camera):
                            "moon_phase": phase,
                            "cloud_cover": self.weather.at(now).CloudCover if self.weather is not None else 0.0}
         if light and self.optics is not None and self.focuser is not None:
-            heavens["defocus"] = self.optics.defocus(self.focuser.true_position(), float(self.focuser._temperature()))
+            heavens["defocus"] = self.optics.defocus(self.focuser.true_position(), float(self.focuser._temperature()),
+                                                     filter_name)
         lamp = light and self.dome is not None and bool(getattr(self.dome, "lamp_on", False))
         if self.filter_wheel is not None and filter_name is None:
             sky = lamp = False  # the wheel is between filters: its body blocks the beam

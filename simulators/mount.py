@@ -5,6 +5,12 @@ on the Earth (not tracking, parked), so with tracking off the sky drifts past
 at the sidereal rate computed by astropy from the site and the clock. What it
 reports is the true pointing plus a pointing-model offset that `sync`
 corrects; the simulated camera sees the true pointing.
+
+Like a real mount, it can point wrong: ``errors`` are TPOINT terms (index
+errors, cone, non-perpendicularity, polar misalignment, tube flexure; see
+`torosdrivers.mount.pointing_model`), so the sky it truly looks at differs
+from what it was sent to (and reports) by arcminutes that vary over the sky
+as a real mount's do; `typical_errors` draws a seeded set.
 """
 
 from __future__ import annotations
@@ -13,12 +19,22 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import EarthLocation, SkyCoord
 
-from torosdrivers.coords import from_altaz, to_altaz
+from torosdrivers.coords import from_altaz, local_sidereal_degrees, to_altaz
 from torosdrivers.mount.base import Mount
+from torosdrivers.mount.pointing_model import TERMS, term_offsets
 
 from .clock import SimClock, Timer
 
-__all__ = ["SimulatedMount"]
+__all__ = ["SimulatedMount", "typical_errors"]
+
+#: RMS of each TPOINT term of a small observatory's mount before any model, arcsec (a few arcminutes in all).
+_TYPICAL_RMS = {"IH": 120.0, "ID": 90.0, "CH": 60.0, "NP": 30.0, "MA": 90.0, "ME": 90.0, "TF": 30.0}
+
+
+def typical_errors(seed: int = 0, scale: float = 1.0) -> dict[str, float]:
+    """A seeded set of TPOINT terms (arcsec) as a real, unmodelled mount has them, ``scale`` times typical."""
+    rng = np.random.default_rng((seed, 29))
+    return {term: float(rng.normal(0.0, _TYPICAL_RMS[term] * scale)) for term in TERMS}
 
 
 def _wrap180(angle: float) -> float:
@@ -42,6 +58,11 @@ class SimulatedMount(Mount):
         RMS error of the initial pointing model, arcsec (0: perfect).
     seed
         Fixes the pointing error.
+    errors
+        TPOINT terms, arcsec (`typical_errors`); None: it points where it is sent.
+    repeatability
+        RMS per axis, arcsec, of a random error of each slew that no model can
+        remove (gear backlash, settling); 0: none.
     """
 
     def __init__(
@@ -53,6 +74,8 @@ class SimulatedMount(Mount):
         settle: float = 2.0,
         pointing_error: float = 0.0,
         seed: int = 0,
+        errors: dict[str, float] | None = None,
+        repeatability: float = 0.0,
         **kwargs,
     ) -> None:
         kwargs.setdefault("poll_interval", clock.poll_interval)
@@ -66,6 +89,10 @@ class SimulatedMount(Mount):
         self.park_altaz = (abs(lat), 0.0 if lat >= 0 else 180.0)
         rng = np.random.default_rng((seed, 11))
         self._offset = tuple(rng.normal(0.0, pointing_error / 3600.0, 2)) if pointing_error else (0.0, 0.0)
+        #: TPOINT terms of the mount's true errors, arcsec (empty: none).
+        self.errors = {k: float(v) for k, v in (errors or {}).items() if v}
+        self.repeatability = float(repeatability)
+        self._scatter = np.random.default_rng((seed, 31))
         self._fixed_sky: tuple[float, float] | None = None
         self._fixed_earth: tuple[float, float] | None = self.park_altaz
         self._slew: tuple[tuple[float, float], tuple[float, float], Timer, float] | None = None
@@ -130,8 +157,25 @@ class SimulatedMount(Mount):
         return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
 
     # -- Mount hooks --------------------------------------------------------------------
+    # -- where the encoders say and where the tube looks ----------------------------------
+    def _encoders_for(self, ra: float, dec: float) -> tuple[float, float]:
+        """The encoders' reading (as RA, Dec) when the tube truly looks at ``(ra, dec)``."""
+        if not self.errors:
+            return ra, dec
+        lst = float(local_sidereal_degrees(self._now(), self._location))
+        d_h, d_d = term_offsets(self.errors, lst - ra, dec, float(self._location.lat.deg))
+        return (ra - float(d_h) / 3600.0) % 360.0, float(np.clip(dec + float(d_d) / 3600.0, -90.0, 90.0))
+
+    def _sky_for(self, ra: float, dec: float) -> tuple[float, float]:
+        """Where the tube truly looks when the encoders read ``(ra, dec)`` (two fixed-point steps: 0.01")."""
+        sky = (ra, dec)
+        for _ in range(3):
+            enc = self._encoders_for(*sky)
+            sky = ((sky[0] + _wrap180(ra - enc[0])) % 360.0, float(np.clip(sky[1] + dec - enc[1], -90.0, 90.0)))
+        return sky
+
     def _position(self) -> SkyCoord:
-        ra, dec = self._true_radec()
+        ra, dec = self._encoders_for(*self._true_radec())
         ra = (ra + self._offset[0]) % 360.0
         dec = float(np.clip(dec + self._offset[1], -90.0, 90.0))
         return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
@@ -150,6 +194,10 @@ class SimulatedMount(Mount):
     def _slew_to(self, target: SkyCoord) -> None:
         ra = (float(target.ra.deg) - self._offset[0]) % 360.0
         dec = float(np.clip(float(target.dec.deg) - self._offset[1], -90.0, 90.0))
+        ra, dec = self._sky_for(ra, dec)
+        if self.repeatability:
+            d_ra, d_dec = self._scatter.normal(0.0, self.repeatability / 3600.0, 2)
+            ra, dec = (ra + d_ra / max(np.cos(np.radians(dec)), 0.01)) % 360.0, float(np.clip(dec + d_dec, -90, 90))
         self._start_slew(ra, dec)
 
     def _abort(self) -> None:
@@ -160,7 +208,7 @@ class SimulatedMount(Mount):
                 self._finish_at(here)
 
     def _sync(self, target: SkyCoord) -> None:
-        ra, dec = self._true_radec()
+        ra, dec = self._encoders_for(*self._true_radec())
         self._offset = (_wrap180(float(target.ra.deg) - ra), float(target.dec.deg) - dec)
 
     def _tracking(self) -> bool:

@@ -12,6 +12,7 @@ from torosdrivers.ccd.wcs import focal_length
 from torosdrivers.coords import TOROS_SITE, from_altaz
 
 from .camera import SimulatedCamera
+from .catalogue import CatalogueSky, index_files
 from .clock import SimClock
 from .dome import SimulatedDome
 from .filterwheel import DEFAULT_FILTERS, SimulatedFilterWheel
@@ -57,6 +58,14 @@ class SimulatedObservatory:
         `Optics` that can be out of focus (the stars blur as the focuser leaves
         best focus, which drifts with the temperature); None (the default): the
         stars are always sharp, whatever the focuser does.
+    catalogue
+        ``"auto"``: the real stars of the astrometry.net index files installed
+        (Debian's folder), so frames plate-solve; a folder: those index files;
+        None (the default), or nothing installed: the seeded random field.
+    mount_errors
+        The simulated mount's pointing errors, TPOINT terms in arcsec (see
+        `SimulatedMount`, `typical_errors`), with 2" RMS per slew that no model
+        removes; None: it points perfectly.
     sensor
         Further `SensorSpec` fields (read noise, gain, plate scale...).
 
@@ -83,15 +92,21 @@ class SimulatedObservatory:
         weather: "WeatherTimeline | list | str | None" = None,
         slaving_dome: bool = False,
         optics: Optics | None = None,
+        catalogue: "str | Path | None" = None,
+        mount_errors: "dict[str, float] | None" = None,
         **sensor: object,
     ) -> None:
         self.clock = SimClock(time_scale, start)
         self.site = site
         self.seed = seed
-        self.stars = StarField(seed, density=star_density)
+        files = index_files(None if catalogue in (None, "auto") else catalogue) if catalogue is not None else []
+        #: Whether the sky shows real catalogue stars (frames solve) rather than the random field.
+        self.catalogue = bool(files)
+        self.stars = CatalogueSky(files, seed, density=star_density) if files else StarField(seed, density=star_density)
         spec = SensorSpec(width=width, height=height, **sensor)  # type: ignore[arg-type]
         timeout = 300.0 if time_scale < 100 else 30.0
-        self.mount = SimulatedMount(self.clock, site, seed=seed, timeout=timeout)
+        self.mount = SimulatedMount(self.clock, site, seed=seed, timeout=timeout, errors=mount_errors,
+                                    repeatability=2.0 if mount_errors else 0.0)
         self.dome = SimulatedDome(self.clock, timeout=timeout)
         self.dome.slave_to = self.mount if slaving_dome else None
         self.filter_wheel = SimulatedFilterWheel(self.clock, tuple(filters), timeout=timeout)

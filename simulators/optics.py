@@ -10,7 +10,7 @@ night cools), ``drift`` steps per degree Celsius.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Optics"]
 
@@ -29,20 +29,23 @@ class Optics:
         Arcseconds of defocus FWHM per step away from best focus.
     reference
         The temperature at which ``best`` holds, Celsius.
+    filter_offsets
+        Filter name -> steps its best focus lies from ``best`` (each glass its own thickness).
     """
 
     best: float = 30000.0
     drift: float = -20.0
     blur: float = 0.02
     reference: float = 10.0
+    filter_offsets: dict[str, float] = field(default_factory=dict)
 
-    def best_at(self, celsius: float) -> float:
-        """The position of best focus at a temperature."""
-        return self.best + self.drift * (celsius - self.reference)
+    def best_at(self, celsius: float, filter_name: str | None = None) -> float:
+        """The position of best focus at a temperature (in a filter)."""
+        return self.best + self.drift * (celsius - self.reference) + self.filter_offsets.get(filter_name or "", 0.0)
 
-    def defocus(self, position: float, celsius: float) -> float:
-        """Arcseconds of defocus FWHM at a focuser position and temperature."""
-        return abs(position - self.best_at(celsius)) * self.blur
+    def defocus(self, position: float, celsius: float, filter_name: str | None = None) -> float:
+        """Arcseconds of defocus FWHM at a focuser position and temperature (in a filter)."""
+        return abs(position - self.best_at(celsius, filter_name)) * self.blur
 
     def depth_of_focus(self, seeing: float) -> float:
         """Steps either side of best focus within which the FWHM grows by at most 10% over ``seeing``."""

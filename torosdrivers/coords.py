@@ -26,6 +26,7 @@ __all__ = [
     "TargetLike",
     "sun_altaz",
     "sun_altitude",
+    "local_sidereal_degrees",
     "moon_altaz_and_phase",
     "TOROS_SITE",
     "configure_iers",
@@ -234,6 +235,16 @@ def epoch_to_icrs(ra: float, dec: float, epoch: str, time: Time, site: EarthLoca
     return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")
 
 
+def local_sidereal_degrees(time: Time, site: EarthLocation) -> float | np.ndarray:
+    """Local mean sidereal time in degrees (IAU 1982 GMST, linear: 0.1 s of time over decades).
+
+    Microseconds, for what needs an hour angle often (the Sun's altitude,
+    a pointing model on every slew) rather than astropy's apparent sidereal time.
+    """
+    n = np.asarray(time.utc.jd, dtype=float) - 2451545.0
+    return (280.46061837 + 360.98564736629 * n + float(site.lon.deg)) % 360.0
+
+
 def sun_altitude(time: Time, site: EarthLocation) -> float | np.ndarray:
     """The Sun's altitude in degrees, by the Astronomical Almanac's low-precision formulae (0.01 deg).
 
@@ -248,8 +259,7 @@ def sun_altitude(time: Time, site: EarthLocation) -> float | np.ndarray:
     obliquity = np.radians(23.439 - 0.0000004 * n)
     ra = np.arctan2(np.cos(obliquity) * np.sin(ecliptic), np.cos(ecliptic))
     dec = np.arcsin(np.sin(obliquity) * np.sin(ecliptic))
-    gmst = np.radians((280.46061837 + 360.98564736629 * n) % 360.0)
-    hour_angle = gmst + np.radians(site.lon.deg) - ra
+    hour_angle = np.radians(local_sidereal_degrees(time, site)) - ra
     lat = np.radians(site.lat.deg)
     altitude = np.degrees(np.arcsin(np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(hour_angle)))
     return float(altitude) if altitude.ndim == 0 else altitude

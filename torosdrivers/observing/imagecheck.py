@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import sep
 
-__all__ = ["ImageStats", "BiasLevel", "measure", "bias_level", "check_light", "SKY_SIGMAS"]
+__all__ = ["ImageStats", "BiasLevel", "extract", "measure", "bias_level", "check_light", "SKY_SIGMAS"]
 # measure() also gives the stars' sizes (HFR, FWHM): the focus measure autofocus fits its V-curve to.
 
 #: How many bias-noise sigmas above the bias level the background of a light must stand.
@@ -79,28 +79,52 @@ def bias_level(data: np.ndarray) -> BiasLevel:
     return BiasLevel(level, float(1.4826 * np.median(np.abs(values - level))))
 
 
+@dataclass(frozen=True)
+class _Sources:
+    level: float  # sep's global background, ADU
+    rms: float
+    stars: np.ndarray | None  # sep.extract's table; None: too many to extract (a flooded frame)
+    residual: np.ndarray | None  # the frame minus its background, where the stars were found
+
+
+def _extract(values: np.ndarray) -> _Sources:
+    box = max(8, min(64, min(values.shape) // 4))
+    background = sep.Background(values, bw=box, bh=box)
+    level, rms = float(background.globalback), float(background.globalrms)
+    if rms <= 0:
+        return _Sources(level, rms, np.zeros(0, dtype=[("x", float), ("y", float), ("flux", float)]), None)
+    residual = values - background.back()
+    sep.set_extract_pixstack(max(300_000, values.size // 4))
+    try:
+        stars = sep.extract(residual, STAR_SIGMAS, err=rms, minarea=STAR_AREA)
+    except Exception as exc:  # sep raises a bare Exception when a crowded or flooded frame overflows it
+        if "pixel buffer full" not in str(exc) and "object buffer full" not in str(exc):
+            raise
+        return _Sources(level, rms, None, residual)
+    return _Sources(level, rms, stars, residual)
+
+
+def extract(data: np.ndarray) -> tuple[float, float, np.ndarray | None]:
+    """sep's background level and RMS (ADU) and the sources above `STAR_SIGMAS` (None: too many to extract).
+
+    The source table (``x``, ``y`` 0-based, ``flux``, ``peak``, ``a``, ``b``, ``flag``...) is what the plate
+    solver (`torosdrivers.astrometry`) hands astrometry.net, and what `measure` counts and sizes.
+    """
+    found = _extract(_floats(data))
+    return found.level, found.rms, found.stars
+
+
 def measure(data: np.ndarray, saturation: float) -> ImageStats:
     """Background, noise, star count and saturated fraction of ``data`` (``saturation``: full scale, ADU)."""
     values = _floats(data)
     saturated = float(np.count_nonzero(values >= 0.98 * saturation)) / values.size
-    box = max(8, min(64, min(values.shape) // 4))
-    background = sep.Background(values, bw=box, bh=box)
-    rms = float(background.globalrms)
-    stars = 0
-    if rms > 0:
-        residual = values - background.back()
-        sep.set_extract_pixstack(max(300_000, values.size // 4))
-        try:
-            found = sep.extract(residual, STAR_SIGMAS, err=rms, minarea=STAR_AREA)
-            stars = len(found)
-        except Exception as exc:  # sep raises a bare Exception when a crowded or flooded frame overflows it
-            if "pixel buffer full" not in str(exc) and "object buffer full" not in str(exc):
-                raise
-            stars = -1  # too many to count: a flooded frame (the saturation check names it)
-        else:
-            hfr, fwhm = _sizes(residual, found, 0.98 * saturation - float(background.globalback))
-            return ImageStats(float(background.globalback), rms, stars, saturated, hfr, fwhm)
-    return ImageStats(float(background.globalback), rms, stars, saturated)
+    found = _extract(values)
+    if found.stars is None:  # too many to count: a flooded frame (the saturation check names it)
+        return ImageStats(found.level, found.rms, -1, saturated)
+    if found.residual is None:
+        return ImageStats(found.level, found.rms, 0, saturated)
+    hfr, fwhm = _sizes(found.residual, found.stars, 0.98 * saturation - found.level)
+    return ImageStats(found.level, found.rms, len(found.stars), saturated, hfr, fwhm)
 
 
 def _sizes(residual: np.ndarray, found: np.ndarray, ceiling: float) -> tuple[float | None, float | None]:
