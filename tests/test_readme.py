@@ -52,3 +52,20 @@ def test_readme_supervisor_from_a_script_runs(tmp_path, monkeypatch, capsys):
     exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert out.startswith("False [") and "the Sun is at" in out
+
+
+def test_readme_plate_solving_example_runs(capsys):
+    from torosdrivers.astrometry import solver_available
+
+    if not solver_available():
+        import os
+
+        import pytest
+
+        if os.environ.get("TOROS_REQUIRE_SOLVER"):
+            pytest.fail("astrometry.net is not installed")
+        pytest.skip("astrometry.net is not installed")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S) if "acquire(" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "from where the mount says it points" in out and "acquired: " in out and "NOT" not in out, out

@@ -52,7 +52,11 @@ DEFAULTS: dict[str, Any] = {
                   "Maximum Airmass": 2.0, "Moon Separation": 30.0, "Slew Rate": 3.0, "Settle": 10.0,
                   "Filter Change": 15.0, "Readout": 5.0, "Max Request Bytes": 4 * 2**20},
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False,
-                  "State File": None},
+                  "State File": None, "Catalogue": "auto", "Mount Errors": 0.0, "Optics": False},
+    "Acquisition": {"Enabled": "auto", "Tolerance": 10.0, "Exposure": 5.0, "Max Corrections": 2,
+                    "Solve Lights": True, "Index Directory": "/usr/share/astrometry", "Search Radius": 2.0,
+                    "Pointing Model": "", "Apply Model": True},
+    "Focus": {"Enabled": False, "Step": 100, "Exposure": 5.0, "Temperature Change": 1.0, "Filter Offsets": {}},
     "Safety": {"Sun Open Altitude": -12.0, "Sun Close Altitude": -10.0, "Max Rain Rate": 0.0, "Max Wind Speed": 12.0,
                "Max Wind Gust": 18.0, "Max Humidity": 90.0, "Max Cloud Cover": 70.0, "Max Data Age": 300.0,
                "Hold Off": 900.0, "Close Within": 60.0, "Check Interval": 10.0, "Idle Close": 1800.0},
@@ -293,6 +297,16 @@ _ALPACA = {"Camera": _alpaca_class(".ccd.alpaca", "AlpacaCamera"),
            "Focuser": _alpaca_class(".focuser.alpaca", "AlpacaFocuser")}
 
 
+def _mount_errors(sim: dict) -> dict[str, float] | None:
+    """The simulated mount's TPOINT terms: ``Mount Errors`` times a typical mount's, seeded by ``Seed``."""
+    scale = float(sim.get("Mount Errors") or 0.0)
+    if not scale:
+        return None
+    from .simulators.mount import typical_errors
+
+    return typical_errors(int(sim.get("Seed", 0)), scale)
+
+
 def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
     """Construct the configured backend of each device kind asked for (what ``toros-devices`` owns)."""
     from .ccd.wcs import plate_scale
@@ -307,6 +321,7 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
         if backend == "simulator":
             if observatory is None:
                 from .simulators import SimulatedObservatory
+                from .simulators.optics import Optics
 
                 sim = config["Simulator"]
                 location = config.site
@@ -315,7 +330,9 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
                     height=int(sim["Size"]), site=location, start=sim.get("Start") or None,
                     telescope=config["Telescope"]["Name"], observatory=str(site["Name"]),
                     plate_scale=plate_scale(15.0, float(config["Telescope"]["Focal Length"])),
-                    weather=list(sim.get("Weather") or []), slaving_dome=bool(sim.get("Slaving Dome")))
+                    weather=list(sim.get("Weather") or []), slaving_dome=bool(sim.get("Slaving Dome")),
+                    catalogue=None if sim.get("Catalogue", "auto") == "none" else sim.get("Catalogue", "auto"),
+                    mount_errors=_mount_errors(sim), optics=Optics() if sim.get("Optics") else None)
             built[kind] = {"Camera": observatory.camera, "Filter Wheel": observatory.filter_wheel,
                            "Mount": observatory.mount, "Dome": observatory.dome, "Safety Monitor": observatory.safety,
                            "Observing Conditions": observatory.conditions, "Focuser": observatory.focuser}[kind]

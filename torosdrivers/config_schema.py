@@ -196,6 +196,24 @@ def _rules(value: Any) -> str | None:
     return None
 
 
+def _catalogue(value: Any) -> str | None:
+    if value in ("auto", "none"):
+        return None
+    if not isinstance(value, str) or not value:
+        return "expected auto (the installed astrometry.net index files), none (a random sky) or a folder"
+    return _folder(value)
+
+
+def _auto_bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) or value == "auto" else "expected true, false or auto"
+
+
+def _offsets(value: Any) -> str | None:
+    ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                                         for k, v in value.items())
+    return None if ok else "expected filter name: steps (whole numbers), e.g. {V: 0, R: 35}"
+
+
 _ADDRESS = {"IP": _ip, "Port": _port}
 
 #: Each section's keys and their checks; a section given as a check is one value.
@@ -235,7 +253,14 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
                   "Max Retries": _number(0, 100, integer=True)},
     "Simulator": {"Time Scale": _number(0, 1e6, above=True), "Size": _number(8, 16384, integer=True),
                   "Seed": _number(0, 2**32 - 1, integer=True), "Start": _start, "Weather": _weather,
-                  "Slaving Dome": _bool, "State File": _optional(_text)},
+                  "Slaving Dome": _bool, "State File": _optional(_text), "Catalogue": _catalogue,
+                  "Mount Errors": _number(0, 100), "Optics": _bool},
+    "Acquisition": {"Enabled": _auto_bool, "Tolerance": _number(0, 3600, above=True), "Exposure": _number(0, 600, above=True),
+                    "Max Corrections": _number(0, 10, integer=True), "Solve Lights": _bool,
+                    "Index Directory": _folder, "Search Radius": _number(0, 180, above=True),
+                    "Pointing Model": _file(optional=True), "Apply Model": _bool},
+    "Focus": {"Enabled": _bool, "Step": _number(1, 100000, integer=True), "Exposure": _number(0, 600, above=True),
+              "Temperature Change": _number(0, 100, above=True), "Filter Offsets": _offsets},
     "Safety": {"Sun Open Altitude": _number(-30, 0), "Sun Close Altitude": _number(-30, 5),
                "Max Rain Rate": _number(0, 1000), "Max Wind Speed": _number(0, 100), "Max Wind Gust": _number(0, 100),
                "Max Humidity": _number(0, 100), "Max Cloud Cover": _number(0, 100),

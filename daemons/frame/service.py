@@ -231,7 +231,11 @@ class Service(abc.ABC):
         return {"Service": self.name, "Version": __version__, "Process": self._process, "Time": utc_stamp(),
                 "Health": self.health(), "Safety": self.safety(), "Devices": devices, "Devices Sampled": sampled,
                 "Queue": queue, "Recent": latest, "Latest Frame": self.latest_frame,
-                "Log": [[n, line] for n, line in recent(int(log_after))]}
+                "Log": [[n, line] for n, line in recent(int(log_after))]} | self.extra_state()
+
+    def extra_state(self) -> dict[str, Any]:
+        """What a service adds to `state` (the telescope: its last solve and focus)."""
+        return {}
 
     def health(self) -> dict[str, Any]:
         """Whether this daemon can take and run orders, and why not.

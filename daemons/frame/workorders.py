@@ -28,7 +28,8 @@ from torosdrivers.httpguard import shorten  # one place: refusals everywhere cut
 __all__ = [
     "FAULT_INVALID", "FAULT_UNSUPPORTED", "FAULT_DEVICE", "FAULT_UNKNOWN_ORDER", "FAULT_SERVER",
     "WorkOrderError", "every_problem", "COMMON_KEYS", "OBSERVATION_KEYS", "DOME_COMMANDS",
-    "Order", "Observation", "DomeOrder", "CalibrationOrder",
+    "Order", "Observation", "DomeOrder", "CalibrationOrder", "FocusOrder", "PointingOrder", "FOCUS_KEYS",
+    "POINTING_KEYS", "validate_focus", "validate_pointing",
     "validate_observation", "validate_dome", "validate_calibration", "DEFAULT_PRIORITY",
     "EXAMPLE_OBSERVATION", "EXAMPLE_DOME", "MAX_ID_CHARS", "MAX_DERIVED_ID_CHARS", "MAX_TEXT_CHARS", "DERIVED_ID_SUFFIX", "shorten",
     "NUMERIC_KEYS", "ANGLE_KEYS", "typed_value",
@@ -66,8 +67,12 @@ EXAMPLE_DOME = {"ID": "1", "WOType": "Dome", "Priority": 2, "Datetime": "2019-03
 COMMON_KEYS = ("ID", "WOType", "Priority", "Datetime", "User", "Deadline")
 OBSERVATION_KEYS = COMMON_KEYS + (
     "Telescope Name", "RA", "Dec", "Filter", "Exposure Time", "Number of Exposures",
-    "Type of job", "Type of object", "Calibration Frames", "Output", "Object", "Resume",
+    "Type of job", "Type of object", "Calibration Frames", "Output", "Object", "Resume", "Autofocus", "Acquire",
 )
+#: A Focus order: autofocus now, on a field (the zenith's by default) in a filter (the one in the beam by default).
+FOCUS_KEYS = COMMON_KEYS + ("RA", "Dec", "Filter", "Exposure Time", "Step")
+#: A Pointing Model order: solve a grid of positions over the sky and fit the mount's model to them.
+POINTING_KEYS = COMMON_KEYS + ("Points", "Filter", "Exposure Time", "Minimum Altitude")
 DOME_COMMANDS = ("Shutter", "Azimuth", "Park", "Home")
 CALIBRATION_KEYS = COMMON_KEYS + ("Request", "File Location")
 
@@ -197,11 +202,30 @@ class Observation(Order):
     resume: str = ""  # an earlier order of the same exposures: its frames count, they are not taken again
     calibration_frames: bool = False
     output: str = ""
+    autofocus: bool | None = None  # None: as the Focus section's rules say; True: focus before this order
+    acquire: bool | None = None  # None: as the Acquisition section says; False: trust the mount
 
     @property
     def target(self) -> SkyCoord:
         """The ICRS target (built when needed: a SkyCoord costs most of a validation)."""
         return SkyCoord(ra=self.ra, dec=self.dec, unit="deg", frame="icrs")
+
+
+@dataclass
+class FocusOrder(Order):
+    ra: float | None = None  # ICRS deg of the field; None: near the zenith when it runs
+    dec: float | None = None
+    filter: str = ""  # "" : the filter in the beam
+    exposure_time: float | None = None  # None: the Focus section's
+    step: int | None = None
+
+
+@dataclass
+class PointingOrder(Order):
+    points: int = 20
+    filter: str = ""
+    exposure_time: float | None = None
+    minimum_altitude: float = 30.0
 
 
 @dataclass
@@ -326,7 +350,50 @@ def validate_observation(wo: object, filters: list[str] | None = None) -> Observ
         resume=_text(wo, "Resume"),
         calibration_frames=calibration,
         output=_text(wo, "Output"),
+        autofocus=_flag(wo, "Autofocus") if "Autofocus" in wo else None,
+        acquire=_flag(wo, "Acquire") if "Acquire" in wo else None,
     )
+
+
+def _optional_filter(wo: dict, filters: list[str] | None) -> str:
+    name = _text(wo, "Filter")
+    if name and filters is not None and name not in filters:
+        raise _bad("Filter", name, f"one of {filters}")
+    return name
+
+
+def validate_focus(wo: object, filters: list[str] | None = None) -> FocusOrder:
+    """Check a Focus work order (every key but the common ones optional)."""
+    common = _common(wo, "Focus", FOCUS_KEYS)
+    assert isinstance(wo, dict)
+    if ("RA" in wo) != ("Dec" in wo):
+        raise WorkOrderError("a Focus order names its field with both RA and Dec, or neither (near the zenith)")
+    ra = dec = None
+    if "RA" in wo:
+        try:
+            ra, dec = ra_degrees(wo["RA"], "RA"), dec_degrees(wo["Dec"], "Dec")
+        except InvalidValueError as exc:
+            raise WorkOrderError(f"{exc} (decimal degrees ICRS, or sexagesimal text)") from None
+    step = wo.get("Step")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 100000):
+        raise _bad("Step", step, "a whole number of focuser steps from 1 to 100000")
+    return FocusOrder(**common, ra=ra, dec=dec, filter=_optional_filter(wo, filters),
+                      exposure_time=_number(wo, "Exposure Time", 0.001, 600.0, "seconds above 0, at most 600")
+                      if "Exposure Time" in wo else None, step=step)
+
+
+def validate_pointing(wo: object, filters: list[str] | None = None) -> PointingOrder:
+    """Check a Pointing Model work order."""
+    common = _common(wo, "Pointing Model", POINTING_KEYS)
+    assert isinstance(wo, dict)
+    points = wo.get("Points", 20)
+    if isinstance(points, bool) or not isinstance(points, int) or not 3 <= points <= 500:
+        raise _bad("Points", points, "a whole number of sky positions from 3 to 500")
+    return PointingOrder(**common, points=points, filter=_optional_filter(wo, filters),
+                         exposure_time=_number(wo, "Exposure Time", 0.001, 600.0, "seconds above 0, at most 600")
+                         if "Exposure Time" in wo else None,
+                         minimum_altitude=_number(wo, "Minimum Altitude", 10.0, 85.0, "degrees from 10 to 85")
+                         if "Minimum Altitude" in wo else 30.0)
 
 
 def validate_dome(wo: object, actions: list[str]) -> DomeOrder:

@@ -12,7 +12,13 @@ Anything that moves the dome or mount under an exposure, from whatever
 client, aborts it and interrupts the order with the reason (a WARNING); a
 frame that fails its checks is kept in the night's ``rejected/`` folder with
 the reason in its header and the order's Details, and is taken again when
-the order resumes. Frame names are unique to the order and index
+the order resumes. Where astrometry.net is installed, the telescope first
+acquires the target (slew, solve, correct: `torosdrivers.observatory.acquisition`)
+through a pointing model refitted from every solve, and each light's header
+gets its solved WCS; with a focuser and ``Focus: Enabled``, it focuses at
+the start of the night, on a temperature change and on request, and follows
+each filter's offset. ``Focus`` and ``Pointing Model`` work orders run those
+alone. Frame names are unique to the order and index
 (`torosdrivers.observing.frames`), and an order that resumes (after an
 interruption, the daemon's death, or as a scheduler's ``Resume``) counts a
 file on disk only when its header says it is that frame and it passed.
@@ -30,10 +36,13 @@ from typing import Callable
 import astropy.units as u
 from astropy.io import fits
 from astropy.time import Time, TimeDelta
+from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
-from torosdrivers.config import KINDS, Config, Devices, build_devices, weather_kinds
-from torosdrivers.coords import to_altaz
+from torosdrivers.astrometry import PlateSolver
+from torosdrivers.ccd.wcs import plate_scale
+from torosdrivers.config import KINDS, Config, Devices, build_devices, focuser_kinds, weather_kinds
+from torosdrivers.coords import from_altaz, local_sidereal_degrees, to_altaz
 from torosdrivers.dome import ShutterState
 from torosdrivers.ccd.frame import fits_text
 from torosdrivers.errors import CommunicationError, DeviceTimeoutError, DriverError, NotConnectedError, \
@@ -46,7 +55,10 @@ from torosdrivers.observatory.safety import Supervisor
 from torosdrivers.daemons.frame.security import service_proxy
 from torosdrivers.observatory.slaving import DomeSlave
 from torosdrivers.daemons.frame.status import Result
-from torosdrivers.daemons.frame.workorders import DERIVED_ID_SUFFIX, Observation, validate_observation
+from torosdrivers.daemons.frame.workorders import DERIVED_ID_SUFFIX, FAULT_UNSUPPORTED, FocusOrder, Observation, \
+    PointingOrder, WorkOrderError, validate_focus, validate_observation, validate_pointing
+from torosdrivers.observatory.focuskeeper import FocusKeeper
+from torosdrivers.observatory.pointing import TelescopePointing, acquisition_off_because
 
 __all__ = ["TelescopeService", "night_folder", "frame_entry"]
 
@@ -115,7 +127,8 @@ class TelescopeService(Service):
 
     def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
         super().__init__(config, journal)
-        self.devices = devices or build_devices(config, KINDS + weather_kinds(config))
+        focusing = focuser_kinds(config) if config["Focus"]["Enabled"] else ()
+        self.devices = devices or build_devices(config, KINDS + weather_kinds(config) + focusing)
         self.data = Path(config["Data Directory"])
         self.filters: list[str] | None = None  # read at connect: the order check never asks the wheel
         self.supervisor = Supervisor(config, self.devices, self.log, on_unsafe=self.interrupt,
@@ -125,6 +138,9 @@ class TelescopeService(Service):
         self.limits = Limits(slit=float(section["Slit Tolerance"]), pointing=float(section["Pointing Tolerance"]) / 60)
         self._partial: tuple[str, dict] | None = None  # (order ID, its Details so far)
         self._bias: dict[tuple[str, tuple[int, int]], BiasLevel] = {}  # (night, binning) -> its bias level
+        self.pointing: TelescopePointing | None = None  # set at connect, where a solver can solve the field
+        self.pointing_off = "not connected yet"
+        self.focus: FocusKeeper | None = None  # set at connect, with a focuser and Focus: Enabled
 
     def status_devices(self) -> Devices:
         return self.devices
@@ -132,7 +148,50 @@ class TelescopeService(Service):
     def connect(self) -> None:
         for device in self.devices.all():
             device.connect()
+        if self.config["Focus"]["Enabled"] and self.devices.focuser is not None:
+            self.devices.focuser.connect()
+            if self.focus is None:
+                section = self.config["Focus"]
+                self.focus = FocusKeeper(self.devices.camera, self.devices.focuser, step=int(section["Step"]),
+                                         exposure=float(section["Exposure"]),
+                                         temperature_change=float(section["Temperature Change"]),
+                                         filter_offsets=section["Filter Offsets"])
+        if self.pointing is None:
+            self._set_up_pointing()
         self.filters = self.devices.filter_wheel.names
+
+    def _set_up_pointing(self) -> None:
+        """Acquisition and solving where astrometry.net is installed and can solve the camera's field."""
+        camera = self.devices.camera
+        focal = float(self.config["Telescope"]["Focal Length"])
+        width, height = camera.sensor_size
+        scale = plate_scale(float(camera.pixel_size[0].to_value("um")), focal)
+        field = min(width, height) * scale / 60.0
+        why = acquisition_off_because(self.config, field)
+        if why:
+            if why != self.pointing_off:
+                self.log.info("acquisition and plate solving off: %s", why)
+            self.pointing_off = why
+            return
+        section = self.config["Acquisition"]
+        path = Path(section["Pointing Model"] or self.data / "pointing-model.json")
+        self.pointing = TelescopePointing(
+            PlateSolver(section["Index Directory"], search_radius=float(section["Search Radius"])), path,
+            float(self.config.site.lat.deg), tolerance=float(section["Tolerance"]),
+            exposure=float(section["Exposure"]), max_corrections=int(section["Max Corrections"]),
+            apply_model=bool(section["Apply Model"]))
+        self.pointing_off = ""
+        self.log.info("acquisition on: %.0f' field at %.2f\"/px, tolerance %g\"; pointing model %s: %s", field, scale,
+                      self.pointing.tolerance, path, self.pointing.model.describe())
+
+    def extra_state(self) -> dict:
+        """The last solve, acquisition and focus, and the pointing model, for status and the page."""
+        optics: dict = {"Acquisition": "on" if self.pointing is not None else f"off: {self.pointing_off}"}
+        if self.pointing is not None:
+            optics |= self.pointing.state()
+        optics["Focus"] = (self.focus.as_dict() or {"Reason": "no run yet"}) if self.focus is not None else \
+            {"Reason": "off (Focus: Enabled is false, or no focuser)"}
+        return {"Optics": optics}
 
     def ping(self) -> None:
         for device in self.devices.all():
@@ -149,7 +208,25 @@ class TelescopeService(Service):
         if self.filters is None:
             raise NotConnectedError(f"the filter wheel has not been reached since this daemon started, so its "
                                     f"filters are unknown ({self._device_problem})")
-        return validate_observation(work_order, filters=self.filters)
+        kind = work_order.get("WOType") if isinstance(work_order, dict) else None
+        if kind == "Focus":
+            if self.focus is None:
+                raise WorkOrderError("WOType 'Focus': this telescope does not focus (it needs a focuser in Devices "
+                                     "and Focus: Enabled: true)", FAULT_UNSUPPORTED)
+            return validate_focus(work_order, filters=self.filters)
+        if kind == "Pointing Model":
+            if self.pointing is None:
+                raise WorkOrderError(f"WOType 'Pointing Model': this telescope cannot solve frames "
+                                     f"({self.pointing_off})", FAULT_UNSUPPORTED)
+            return validate_pointing(work_order, filters=self.filters)
+        order = validate_observation(work_order, filters=self.filters)
+        if order.autofocus and self.focus is None:
+            raise WorkOrderError("Autofocus: Yes: this telescope does not focus (it needs a focuser in Devices and "
+                                 "Focus: Enabled: true)", FAULT_UNSUPPORTED)
+        if order.acquire and self.pointing is None:
+            raise WorkOrderError(f"Acquire: Yes: this telescope cannot solve frames ({self.pointing_off})",
+                                 FAULT_UNSUPPORTED)
+        return order
 
     def not_ready(self) -> str:
         if self.filters is None:
@@ -166,6 +243,8 @@ class TelescopeService(Service):
         state = self.supervisor.state
         if not state.safe:
             return "not safe to open: " + "; ".join(state.reasons)
+        if not isinstance(order, Observation):
+            return None  # a Focus or Pointing Model order chooses its own fields above the limit
         limit = float(self.config["Telescope"]["Minimum Altitude"])
         altitude = float(to_altaz(order.target, self.supervisor.now(), self.supervisor.site).alt.deg)
         if altitude < limit:
@@ -200,7 +279,96 @@ class TelescopeService(Service):
         except DriverError as exc:
             self.log.error("fault: could not close the dome: %s", exc)
 
-    def run(self, order: Observation, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result:
+    def run(self, order, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result:
+        if isinstance(order, FocusOrder):
+            return self._run_focus(order, progress, cancelled)
+        if isinstance(order, PointingOrder):
+            return self._run_pointing(order, progress, cancelled)
+        return self._observe(order, progress, cancelled)
+
+    def _stepper(self, order, progress: Callable[..., None], cancelled: Callable[[], bool]):
+        def step(text: str, seconds: float = 0.0) -> None:
+            if cancelled():
+                raise OrderCancelled()
+            progress(text, seconds)
+            self.log.info("%s: %s", order.id, text)
+        return step
+
+    def _open_and_unpark(self, cancelled: Callable[[], bool]) -> None:
+        if self.devices.dome.shutter != ShutterState.OPEN:
+            self.supervisor.note_opened()
+            self._open(self.devices.dome, cancelled)
+        if self.devices.mount.at_park:
+            self.devices.mount.unpark()
+
+    def _slave(self, cancelled: Callable[[], bool]) -> DomeSlave:
+        """A dome slave for one sequence (the slit follows the telescope while it is entered)."""
+        return DomeSlave(self.devices.dome, self.devices.mount,
+                         tolerance=float(self.config["Telescope"]["Dome Tolerance"]), period=self.supervisor.period,
+                         stopped=cancelled, log=self.log)
+
+    def _point(self, target: SkyCoord) -> SkyCoord:
+        """Slew (through the pointing model), track, turn the dome: where the mount was sent."""
+        mount, dome = self.devices.mount, self.devices.dome
+        demand = self.pointing.demand(target, mount) if self.pointing is not None else target
+        mount.slew_to(demand)
+        if not mount.tracking:
+            mount.tracking = True  # a slew leaves most mounts tracking; one that does not is told to
+        dome.slew_to_azimuth(round(float(mount.altaz.az.deg), 1) % 360.0)
+        return demand
+
+    def _run_focus(self, order: FocusOrder, progress, cancelled) -> Result:
+        """A Focus order: open, point at the field (near the zenith unless named), autofocus."""
+        assert self.focus is not None
+        step = self._stepper(order, progress, cancelled)
+        d = self.devices
+        night = night_folder(self.data, d.mount.time)
+        step("opening the dome")
+        self._open_and_unpark(cancelled)
+        if order.ra is None:
+            # 75 deg up, towards the equator: stars at any time, away from the zenith's dome-slit corner
+            target = from_altaz(75.0, 0.0 if float(d.mount.site.lat.deg) < 0 else 180.0, d.mount.time, d.mount.site)
+        else:
+            target = SkyCoord(order.ra * u.deg, order.dec * u.deg)
+        step(f"slewing to the focus field RA {float(target.ra.deg):.4f} Dec {float(target.dec.deg):.4f}")
+        self._point(target)
+        filter_name = order.filter or d.filter_wheel.filter
+        if order.filter:
+            d.filter_wheel.select(order.filter)
+        step(f"autofocus in {filter_name}")
+        with self._slave(cancelled):
+            result = self.focus.focus(night.name, filter_name, f"Focus order {order.id}",
+                                      exposure=order.exposure_time, step=order.step)
+        return Result(f"best focus {result.position} steps, HFR {result.hfr:.2f} px in {filter_name}, from "
+                      f"{result.exposures} frames", {"Focus": self.focus.as_dict()})
+
+    def _run_pointing(self, order: PointingOrder, progress, cancelled) -> Result:
+        """A Pointing Model order: solve a grid of positions and refit the model."""
+        assert self.pointing is not None
+        step = self._stepper(order, progress, cancelled)
+        d = self.devices
+        step("opening the dome")
+        self._open_and_unpark(cancelled)
+        if order.filter:
+            d.filter_wheel.select(order.filter)
+        if order.exposure_time:
+            self.pointing.exposure = order.exposure_time
+        limit = max(order.minimum_altitude, float(self.config["Telescope"]["Minimum Altitude"]) + 5.0)
+
+        def settle() -> None:
+            if cancelled():
+                raise OrderCancelled()
+            d.dome.slew_to_azimuth(round(float(d.mount.altaz.az.deg), 1) % 360.0)
+
+        try:
+            summary = self.pointing.calibrate(d.mount, d.camera, order.points, min_altitude=limit, settle=settle,
+                                              progress=step)
+        finally:
+            self.pointing.exposure = float(self.config["Acquisition"]["Exposure"])
+        return Result(f"{summary['Solved']} of {summary['Positions']} positions solved; {summary['Describe']}",
+                      {"Pointing Model": summary})
+
+    def _observe(self, order: Observation, progress: Callable[..., None], cancelled: Callable[[], bool]) -> Result:
         d = self.devices
         camera, wheel, mount, dome = d.camera, d.filter_wheel, d.mount, d.dome
         durations: dict[str, float] = {}
@@ -222,7 +390,10 @@ class TelescopeService(Service):
         series = order.resume or order.id  # an order resuming an earlier one finds that one's frames
         frames: list[dict] = []
         rejected: list[dict] = []
-        self._partial = (order.id, {"Frames": frames, "Rejected": rejected, "Night": str(night)})
+        reference = order.target  # where the mount is sent: the exposure watch's reference
+        # The Details so far; the acquisition's and the focus run's records join them as they are made
+        extra: dict = {"Frames": frames, "Rejected": rejected, "Night": str(night)}
+        self._partial = (order.id, extra)
         self._cool(camera, step)
         cards = {"WO_ID": order.id, "OBSERVER": order.user}  # transliterated to ASCII, long ones CONTINUEd
         if order.object_type:
@@ -276,22 +447,28 @@ class TelescopeService(Service):
             step(f"slewing to RA {order.target.ra.deg:.4f} Dec {order.target.dec.deg:.4f}", timing="Slewing")
             if mount.at_park:
                 mount.unpark()
-            mount.slew_to(order.target)
-            if not mount.tracking:
-                mount.tracking = True  # a slew leaves most mounts tracking; one that does not is told to
-            dome.slew_to_azimuth(round(float(mount.altaz.az.deg), 1) % 360.0)
+            reference = self._point(order.target)
             step(f"filter {order.filter}")
             wheel.select(order.filter)
+            with self._slave(cancelled):  # the slit follows through the focus and acquisition frames too
+                if self.focus is not None:
+                    self._keep_focus(order, night, step, extra)
+                if self.pointing is not None and order.acquire is not False:
+                    step("acquiring the target", timing="Acquisition")
+                    acquired = self.pointing.acquire(mount, camera, order.target)
+                    extra["Acquisition"] = acquired.as_dict()
+                    (self.log.info if acquired.acquired else self.log.warning)("%s: %s", order.id,
+                                                                               acquired.summary())
+                    reference = SkyCoord(acquired.demand[0] * u.deg, acquired.demand[1] * u.deg)
         # OBJECT names the target: the order's Object, else the order ("Type of object" is only "Galaxy").
         name = order.object or f"WO {order.id}"
-        slave = DomeSlave(dome, mount, tolerance=float(self.config["Telescope"]["Dome Tolerance"]),
-                          period=self.supervisor.period, stopped=cancelled, log=self.log)
+        slave = self._slave(cancelled)
         if todo:
             with slave:  # the slit follows the telescope through the whole sequence
                 for i in todo:
                     step(f"exposure {i + 1} of {order.count}, {order.exposure_time:g} s", order.exposure_time,
                          timing="Exposures")
-                    frame, problems = self._light(order, i, name, cards, bias, cancelled)
+                    frame, problems = self._light(order, i, name, cards, bias, cancelled, reference)
                     if problems:
                         rejected.append(self._keep_rejected(frame, night, series, order.id, i, problems))
                         raise OrderInterrupted(f"frame {i + 1} rejected: {'; '.join(problems)}")
@@ -308,7 +485,7 @@ class TelescopeService(Service):
         details = {"Frames": frames, "Rejected": rejected, "Night": str(night), "Preprocessor Order": receipt,
                    "Durations": {k: round(v, 3) for k, v in durations.items()},
                    "Dome": {"Turns": slave.turns, "Worst Offset": round(float(slave.worst), 2),
-                            "Slaved": bool(slave.by_itself)}}
+                            "Slaved": bool(slave.by_itself)}} | extra
         self._partial = None
         rejects = f" ({len(rejected)} rejected and retaken)" if rejected else ""
         return Result(f"{lights} of {order.count} lights verified{rejects}, {len(frames)} frames in {night}; "
@@ -331,7 +508,7 @@ class TelescopeService(Service):
             time.sleep(min(0.05, self.supervisor.period))
 
     def _light(self, order: Observation, i: int, name: str, cards: dict, bias: BiasLevel | None,
-               cancelled: Callable[[], bool]):
+               cancelled: Callable[[], bool], reference: SkyCoord):
         """Take light ``i`` under an `ExposureWatch`; returns the frame and why it fails (empty: verified).
 
         Raises `OrderInterrupted` when the dome or mount break the limits before or during the exposure
@@ -349,7 +526,7 @@ class TelescopeService(Service):
                 except DriverError as exc:
                     self.log.warning("%s: cannot abort the exposure: %s", order.id, exc)
 
-        with ExposureWatch(d.dome, d.mount, order.target, camera=d.camera, limits=self.limits,
+        with ExposureWatch(d.dome, d.mount, reference, camera=d.camera, limits=self.limits,
                            period=self.supervisor.period, on_breach=on_breach) as watch:
             if "unreadable" in watch.record.breaches:  # the link, not the sky: the devices dropped
                 raise CommunicationError(watch.record.breaches["unreadable"])
@@ -372,7 +549,29 @@ class TelescopeService(Service):
                                                               float(telescope["Star Density"]),
                                                               int(telescope["Min Stars"])))
         _set_cards(frame.header, watch.record.cards() | stats.cards())
+        if not problems and self.pointing is not None and self.config["Acquisition"]["Solve Lights"]:
+            self.pointing.solve_frame(frame, reference, float(local_sidereal_degrees(d.mount.time, d.mount.site)))
         return frame, problems
+
+    def _keep_focus(self, order: Observation, night: Path, step, extra: dict) -> None:
+        """Focus when the rules or the order say so; else follow the filter's offset."""
+        assert self.focus is not None
+        reason = "asked by the order" if order.autofocus else "" if order.autofocus is False else \
+            self.focus.due(night.name)
+        if not reason:
+            position = self.focus.follow_filter(order.filter)
+            if position is not None:
+                extra["Focus"] = {"Position": position, "Reason": f"{order.filter}'s offset from the last run"}
+            return
+        step(f"autofocus ({reason})", timing="Focus")
+        try:
+            self.focus.focus(night.name, order.filter, reason)
+        except DriverError as exc:
+            # Not the order's end: the lights have their own checks, and the next order tries again
+            self.log.warning("%s: autofocus failed: %s", order.id, exc)
+            extra["Focus"] = {"Error": str(exc), "Reason": reason}
+            return
+        extra["Focus"] = self.focus.as_dict()
 
     def _bias_level(self, night: Path, camera, cards: dict, step) -> BiasLevel:
         """The level and noise of a bias of this camera and binning tonight, the image check's floor: the night's

@@ -8,7 +8,10 @@ the output folder, the daemons reaching every device through the device
 server; submits the documentation's Observation work order (with
 calibration frames) and its Dome work order (Blink01), follows them to the
 end, and says where the raw frames, the calibrated products and a PNG
-preview of one calibrated frame are.
+preview of one calibrated frame are. The simulated mount points arcminutes
+wrong and the optics start out of focus: the telescope focuses at the start
+of the night and, where astrometry.net is installed, acquires the target by
+plate solving before its lights (whose headers get the solved WCS).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from torosdrivers._version import add_version
+from torosdrivers.ccd.wcs import focal_length
 from torosdrivers.config import load_config
 from torosdrivers.lifecycle import wait_for_stop
 from torosdrivers.coords import TOROS_SITE, sun_altaz, to_altaz
@@ -132,8 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         "Logging": {"File": str(logs / "toros.log"), "Log Level": "INFO"},
         "Database": {"Journal": str(out / "journal.sqlite"), "Catalog": str(out / "catalog.sqlite")},
         "Data Directory": str(out / "data"),
-        "Devices": {kind: {"Backend": "simulator"} for kind in ("Camera", "Filter Wheel", "Mount", "Dome")},
-        "Simulator": {"Time Scale": args.time_scale, "Size": args.size, "Seed": 0, "Start": start.isot},
+        # The camera's read noise: the one RDNOISE card its Alpaca interface cannot say
+        "Devices": {kind: {"Backend": "simulator"} for kind in ("Camera", "Filter Wheel", "Mount", "Dome", "Focuser")}
+        | {"Camera": {"Backend": "simulator", "Read Noise": 9.0}},
+        # A mount that points arcminutes wrong, optics out of focus, the real stars of the installed
+        # astrometry.net index files: the telescope focuses, acquires and solves as on a real night.
+        "Simulator": {"Time Scale": args.time_scale, "Size": args.size, "Seed": 0, "Start": start.isot,
+                      "Mount Errors": 1.0, "Optics": True, "Catalogue": "auto"},
+        # 2"/px: the field (68' at 2048 px) is one the Tycho-2 index files solve
+        "Telescope": {"Focal Length": round(focal_length(15.0, 2.0), 1)},
+        "Focus": {"Enabled": True, "Step": 100, "Exposure": 10.0},
     }
     config_path = out / "toros.conf.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -174,6 +186,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {event}")
         print(f"\nDome: {dome_status['Result']}")
         print(f"Observation: {observation['Result']}")
+        details = observation["Details"]
+        focus, acquisition = details.get("Focus", {}), details.get("Acquisition")
+        if "Position" in focus:
+            print(f"  autofocus ({focus.get('Reason')}): {focus['Position']} steps, HFR {focus.get('HFR')} px, "
+                  f"{focus.get('Exposures')} frames")
+        if acquisition:
+            verdict = "acquired" if acquisition["Acquired"] else "NOT acquired"
+            print(f"  acquisition: {verdict}, {acquisition['Offset']}\" from the target after "
+                  f"{acquisition['Corrections']} correction(s) (the first slew landed {acquisition['First Offset']}\" off)")
+        else:
+            print(f"  acquisition: {telescope.state()['Optics']['Acquisition']}")
         print(f"Preprocessing: {calibration['Result']}")
         print(f"\nRaw frames:         {night}  ({len(list(night.glob('*.fits')))} files)")
         print(f"Calibrated frames:  {night / 'products'}  ({len(products)} files)")

@@ -108,6 +108,8 @@ class Overview:
                                          for event in reversed(state["Safety"]["Events"][-TIMELINE:])]
             if state["Latest Frame"]:
                 view["Latest Frame"] = state["Latest Frame"]
+            if state.get("Optics"):
+                view["Optics"] = state["Optics"]
             for order in state["Recent"]:
                 if order["Started"]:
                     timeline.append({"At": order["Started"][:19], "Service": name,

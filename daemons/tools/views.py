@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from torosdrivers.daemons.frame.status import parse_stamp
 
-__all__ = ["table", "clock", "order_line", "step_line", "observatory", "daemon_detail", "order_table", "plan_table",
+__all__ = ["table", "clock", "order_line", "step_line", "observatory", "daemon_detail", "order_table", "plan_table", "optics_lines",
            "FINAL"]
 
 FINAL = ("done", "failed", "cancelled")
@@ -132,6 +132,9 @@ def observatory(states: dict[str, dict | str]) -> str:
     supervised = [(name, s["Safety"]) for name, s in reachable.items() if s["Safety"].get("Supervised")]
     if supervised:
         parts.append("SAFETY  " + _safety_line(supervised[0][1]))
+    for state in reachable.values():
+        if state.get("Optics"):
+            parts.append(optics_lines(state["Optics"]))
     queue = [o for state in reachable.values() for o in state["Queue"]]
     parts.append(order_table(queue, with_service=True) if queue else "QUEUE  empty")
     problems = [f"{name}: {p}" for name, s in reachable.items() for p in s["Health"]["Problems"]]
@@ -140,6 +143,32 @@ def observatory(states: dict[str, dict | str]) -> str:
     if problems:
         parts.append("PROBLEMS\n" + "\n".join(f"  {p}" for p in problems))
     return "\n\n".join(parts)
+
+
+def optics_lines(optics: dict) -> str:
+    """The telescope's pointing and focus: acquisition on or off, the last solve and acquisition, the pointing
+    model's terms and residual, the last autofocus."""
+    lines = [f"POINTING  acquisition {optics.get('Acquisition', '?')}"]
+    model = optics.get("Model")
+    if model:
+        lines.append(f"  model: {model.get('Describe', '')}")
+    solve = optics.get("Last Solve") or {}
+    if solve:
+        lines.append(f"  last solve {solve.get('Time', '')}: {solve.get('Offset')}\" from the pointing "
+                     f"(RA {solve.get('RA')}, Dec {solve.get('Dec')}; {solve.get('Seconds')} s)")
+    acquisition = optics.get("Last Acquisition") or {}
+    if acquisition:
+        verdict = "acquired" if acquisition.get("Acquired") else "NOT acquired"
+        lines.append(f"  last acquisition {acquisition.get('Time', '')}: {verdict}, {acquisition.get('Offset')}\" "
+                     f"after {acquisition.get('Corrections')} correction(s), first slew "
+                     f"{acquisition.get('First Offset')}\" off")
+    focus = optics.get("Focus") or {}
+    if "Position" in focus:
+        lines.append(f"FOCUS  {focus['Position']} steps, HFR {focus.get('HFR')} px in {focus.get('Filter')} "
+                     f"({focus.get('Reason', '')}; {focus.get('Exposures')} frames, {focus.get('Temperature')} C)")
+    elif focus:
+        lines.append(f"FOCUS  {focus.get('Reason', '')}")
+    return "\n".join(lines)
 
 
 def _health_word(health: dict) -> str:

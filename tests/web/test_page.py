@@ -44,6 +44,9 @@ def test_the_page_follows_an_observation_and_cancels_an_order(observatory, brows
     wait.until(lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", frame) == 256)
     caption = _text(browser, "frame-caption")
     assert "LIGHT" in caption and "filter V" in caption and "30 s" in caption and "order web-1" in caption
+    # The test sky is 4' wide: no index file solves it, and the pointing card says so rather than nothing
+    wait.until(lambda b: "acquisition off: the camera's field" in _text(b, "card-optics")
+               or "acquisition off: no astrometry.net" in _text(b, "card-optics"))
 
     # A long order runs with its step's progress and ETA; it is cancelled from the page.
     assert _submit(browser, "WOType=Observation\nID=web-long\nRA=23.1\nDec=13.2\nFilter=R\nExposure Time=600\n"

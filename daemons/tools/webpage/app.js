@@ -221,6 +221,26 @@ function renderFrame(frame) {
   warning.hidden = !st.Warning;
 }
 
+function renderOptics(optics) {
+  // The telescope daemon's last plate solve, acquisition and autofocus, and its pointing model
+  $("card-optics").hidden = !optics;
+  if (!optics) return;
+  const solve = optics["Last Solve"] || {}, acq = optics["Last Acquisition"] || {}, focus = optics.Focus || {};
+  const model = optics.Model || {};
+  $("optics-state").textContent = solve.Offset !== undefined ? `solved ${fixed(solve.Offset, 1)}″ off`
+    : `acquisition ${optics.Acquisition || "–"}`;
+  const terms = Object.entries(model.Terms || {}).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${fixed(v, 1)}″`).join(" ");
+  facts("optics-facts", [
+    ["Last solve", solve.Time ? `${hms(solve.Time)} UTC, RA ${fixed(solve.RA, 4)} Dec ${fixed(solve.Dec, 4)}` : ""],
+    ["Acquired", acq.Time ? `${acq.Acquired ? "yes" : "NO"}: ${fixed(acq.Offset, 1)}″ after ${acq.Corrections} `
+      + `correction(s), first slew ${fixed(acq["First Offset"], 1)}″ off` : ""],
+    ["Pointing model", model.Points ? `${terms} · RMS ${fixed(model.RMS, 1)}″ from ${model.Points} points` : ""],
+    ["Focus", focus.Position !== undefined ? `${focus.Position} steps, HFR ${fixed(focus.HFR, 2)} px in `
+      + `${focus.Filter || "–"}${focus.Time ? " at " + hms(focus.Time) + " UTC" : ""}` : focus.Reason || ""],
+    ["Why focused", focus.Position !== undefined ? focus.Reason : ""],
+  ]);
+}
+
 function renderTimeline(id, entries) {
   $(id).replaceChildren(...entries.map((e) => el("li", {}, el("time", { text: e.At.replace("T", " ") }),
     el("span", { text: `${e.Service}: ${e.Text}` }))));
@@ -256,6 +276,7 @@ function render(v) {
   renderDevices(v.Devices, v.Safety);
   renderQueues(v.Services, v["Allow Orders"]);
   renderFrame(v["Latest Frame"]);
+  renderOptics(v.Optics);
   renderTimeline("timeline", v.Timeline);
   renderTimeline("safety-events", v["Safety Events"]);
   renderSkyClock(v);
