@@ -204,6 +204,17 @@ class SimulatedCamera(Camera):
         scene, self._scene, self._timer = self._scene, None, None
         return self.sensor.render(scene)
 
+    def read_frame(self):
+        """The frame, with the simulator's truth beside the mount's word: where the tube really looked
+        (``SIMRA``/``SIMDEC``) and the defocus blur, so a solve made elsewhere can be checked against it."""
+        scene = self._scene
+        frame = super().read_frame()
+        if scene is not None and scene.pointing is not None:
+            frame.header["SIMRA"] = (round(scene.pointing[0], 7), "[deg] simulator's truth: RA of the optical axis")
+            frame.header["SIMDEC"] = (round(scene.pointing[1], 7), "[deg] simulator's truth: Dec of the axis")
+            frame.header["SIMBLUR"] = (round(scene.defocus, 3), "[arcsec] simulator's truth: defocus FWHM")
+        return frame
+
     def _abort_exposure(self) -> None:
         self._scene = None
         self._timer = None

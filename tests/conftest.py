@@ -29,7 +29,8 @@ def _sigterm_stays_pytests():
 #: workers in order, and a 66 s file handed out last ran alone at the end.
 LONGEST_FIRST = ("daemons/test_unattended_night.py", "daemons/test_resume.py", "daemons/test_safety.py",
                  "daemons/test_frame_checks.py", "daemons/test_crash_recovery.py", "daemons/test_scheduler.py",
-                 "daemons/test_end_to_end.py", "serial/test_realtime.py", "web/test_page.py")
+                 "daemons/test_end_to_end.py", "daemons/test_pointing_and_focus.py", "serial/test_realtime.py",
+                 "web/test_page.py")
 
 
 def pytest_collection_modifyitems(config, items):

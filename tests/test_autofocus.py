@@ -66,3 +66,31 @@ def test_no_sky_no_focus_and_the_reason():
             autofocus(obs.camera, obs.focuser, exposure=5.0, step=80)
     finally:
         obs.disconnect()
+
+
+def test_the_keeper_refocuses_at_a_new_night_and_a_temperature_change_and_follows_filter_offsets():
+    """No frames needed: the keeper's rules over a remembered run, and the optics' truth per filter."""
+    from torosdrivers.observatory.autofocus import FocusResult
+    from torosdrivers.observatory.focuskeeper import FocusKeeper
+
+    optics = Optics(filter_offsets={"V": 0.0, "R": 60.0, "I": 110.0})
+    obs = _observatory(optics)
+    try:
+        keeper = FocusKeeper(obs.camera, obs.focuser, filter_offsets={"V": 0, "R": 60, "I": 110},
+                             temperature_change=1.0)
+        assert keeper.due("2026-06-20") == "start of the night" and keeper.follow_filter("R") is None
+        celsius = obs.focuser.temperature.value
+        best_v = optics.best_at(celsius, "V")
+        keeper.last, keeper.last_filter, keeper.night = FocusResult(int(best_v), 1.0, temperature=celsius), "V", \
+            "2026-06-20"
+        assert keeper.due("2026-06-20") == ""
+        assert keeper.due("2026-06-21") == "start of the night"
+        for name in ("R", "I", "V"):  # each filter's focus by its offset, no run: the optics agree
+            obs.filter_wheel.select(name)
+            keeper.follow_filter(name)
+            assert abs(obs.focuser.true_position() - optics.best_at(celsius, name)) <= 1
+            assert obs.camera.expose(1.0).header["SIMBLUR"] < 0.05
+        obs.focuser._probe = lambda: celsius - 1.5  # the night cools
+        assert keeper.due("2026-06-20").startswith("temperature") and "more than 1 C" in keeper.due("2026-06-20")
+    finally:
+        obs.disconnect()
