@@ -279,7 +279,7 @@ def build_devices(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
     return _finish(config, built, None)
 
 
-def _alpaca_class(module: str, name: str):
+def _lazy_class(module: str, name: str):
     def load():
         import importlib
 
@@ -288,13 +288,17 @@ def _alpaca_class(module: str, name: str):
     return load
 
 
-_ALPACA = {"Camera": _alpaca_class(".ccd.alpaca", "AlpacaCamera"),
-           "Filter Wheel": _alpaca_class(".ccd.alpaca", "AlpacaFilterWheel"),
-           "Mount": _alpaca_class(".mount.alpaca", "AlpacaMount"),
-           "Dome": _alpaca_class(".dome.alpaca", "AlpacaDome"),
-           "Safety Monitor": _alpaca_class(".weather.alpaca", "AlpacaSafetyMonitor"),
-           "Observing Conditions": _alpaca_class(".weather.alpaca", "AlpacaObservingConditions"),
-           "Focuser": _alpaca_class(".focuser.alpaca", "AlpacaFocuser")}
+#: The INDI backend of each kind that has one (``Backend: indi``, ``Address``, ``Device``).
+_INDI = {"Filter Wheel": _lazy_class(".ccd.indi", "IndiFilterWheel"),
+         "Focuser": _lazy_class(".focuser.indi", "IndiFocuser")}
+
+_ALPACA = {"Camera": _lazy_class(".ccd.alpaca", "AlpacaCamera"),
+           "Filter Wheel": _lazy_class(".ccd.alpaca", "AlpacaFilterWheel"),
+           "Mount": _lazy_class(".mount.alpaca", "AlpacaMount"),
+           "Dome": _lazy_class(".dome.alpaca", "AlpacaDome"),
+           "Safety Monitor": _lazy_class(".weather.alpaca", "AlpacaSafetyMonitor"),
+           "Observing Conditions": _lazy_class(".weather.alpaca", "AlpacaObservingConditions"),
+           "Focuser": _lazy_class(".focuser.alpaca", "AlpacaFocuser")}
 
 
 def _mount_errors(sim: dict) -> dict[str, float] | None:
@@ -359,6 +363,8 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
 
             built[kind] = MoonliteFocuser(spec["Port"], baudrate=int(spec.get("Baud Rate", 9600)),
                                           max_step=int(spec.get("Max Step", 65535)), step_size=spec.get("Step Size"))
+        elif backend == "indi":
+            built[kind] = _INDI[kind]()(spec["Address"], spec["Device"])
     return _finish(config, built, observatory)
 
 

@@ -280,17 +280,18 @@ BACKEND_KEYS: dict[str, dict[str, Check]] = {
                  "Max Step": _number(1, 65535, integer=True), "Step Size": _number(0, 1000, above=True)},
 }
 BACKEND_KEYS["none"] = {}
+BACKEND_KEYS["indi"] = {"Address": _text, "Device": _text}
 #: Keys a device kind takes whatever its backend: what a header needs that the device cannot say.
 KIND_KEYS: dict[str, dict[str, Check]] = {"Camera": {"Read Noise": _number(0, 1000, above=True)}}
-_REQUIRED = {"alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",), "moonlite": ("Port",)}
+_REQUIRED = {"indi": ("Address", "Device"), "alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",), "moonlite": ("Port",)}
 _KINDS = {
     "Camera": ("simulator", "alpaca"),
-    "Filter Wheel": ("simulator", "alpaca", "qhycfw"),
+    "Filter Wheel": ("simulator", "alpaca", "qhycfw", "indi"),
     "Mount": ("simulator", "alpaca", "lx200"),
     "Dome": ("simulator", "alpaca", "ddw"),
     "Safety Monitor": ("simulator", "alpaca", "none"),
     "Observing Conditions": ("simulator", "alpaca", "none"),
-    "Focuser": ("simulator", "alpaca", "moonlite", "none"),
+    "Focuser": ("simulator", "alpaca", "moonlite", "indi", "none"),
 }
 
 

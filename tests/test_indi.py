@@ -1,0 +1,103 @@
+"""INDI backends against a real indiserver and the INDI simulator drivers: configured as `Backend: indi`,
+and their faults (a driver killed, the server gone, a property the driver sets to Alert), each a clear
+error naming what happened, after which a reconnect works. The contracts run in tests/contract/test_indi.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.indi_server import IndiServer, require
+from torosdrivers.ccd.indi import IndiFilterWheel
+from torosdrivers.errors import CommunicationError, DriverError
+from torosdrivers.focuser.indi import IndiFocuser
+from torosdrivers.indi import IndiLink
+
+
+@pytest.fixture
+def indiserver():
+    require()
+    server = IndiServer("indi_simulator_focus", "indi_simulator_wheel")
+    yield server
+    server.stop()
+
+
+def test_a_property_in_alert_is_an_error_with_the_drivers_message(indiserver):
+    with IndiFilterWheel(indiserver.address, "Filter Simulator") as wheel:
+        link: IndiLink = wheel._link
+        with pytest.raises(DriverError, match=r"FILTER_SLOT .*refused \(Alert\)"):
+            link.set("FILTER_SLOT", {"FILTER_SLOT_VALUE": 99})  # past the wheel: the driver refuses it
+        wheel.select("Blue")  # and the wheel goes on working
+        assert wheel.filter == "Blue"
+
+
+def test_no_server_and_no_device_are_named(indiserver):
+    host, port = indiserver.address.split(":")
+    with pytest.raises(DriverError, match="no device 'Nonesuch'.*Focuser Simulator"):
+        IndiFocuser(indiserver.address, "Nonesuch", timeout=3.0).connect()
+    indiserver.stop()
+    with pytest.raises(CommunicationError, match=f"no INDI server at 127.0.0.1:{port}"):
+        IndiFocuser(indiserver.address, "Focuser Simulator", timeout=2.0).connect()
+
+
+def test_the_server_gone_is_seen_by_ping_and_calls(indiserver):
+    focuser = IndiFocuser(indiserver.address, "Focuser Simulator", timeout=3.0)
+    focuser.connect()
+    try:
+        focuser.ping()
+        indiserver.stop()
+        link = focuser._link
+        link.wait_until(lambda: not link.is_open, 10.0, "the loss seen")
+        with pytest.raises(CommunicationError, match="is gone"):
+            focuser.ping()
+        with pytest.raises(CommunicationError, match="lost"):
+            _ = focuser.position
+    finally:
+        focuser.disconnect()
+
+
+def test_a_killed_driver_is_restarted_by_indiserver_and_a_reconnect_works(indiserver):
+    focuser = IndiFocuser(indiserver.address, "Focuser Simulator", timeout=5.0)
+    focuser.connect()
+    try:
+        focuser.move(12000)
+        indiserver.kill_driver("indi_simulator_focus")
+        link = focuser._link
+        # The restarted driver defines its properties anew, disconnected from its (simulated) hardware
+        link.wait_until(lambda: not link.switch("CONNECTION", "CONNECT"), 15.0, "the driver's restart seen")
+        with pytest.raises(CommunicationError, match="no longer connected"):
+            focuser.ping()
+        focuser.disconnect()
+        focuser.connect()
+        focuser.move(13000)
+        assert focuser.position == 13000
+    finally:
+        focuser.disconnect()
+
+
+def test_backend_indi_in_the_configuration(indiserver, tmp_path):
+    """`Devices: {Focuser: {Backend: indi, Address, Device}}`: what toros-devices and the daemons build."""
+    from tests.daemons.conftest import make_config
+    from torosdrivers.config import build_hardware
+
+    config = make_config(tmp_path, Devices={
+        "Filter Wheel": {"Backend": "indi", "Address": indiserver.address, "Device": "Filter Simulator"},
+        "Focuser": {"Backend": "indi", "Address": indiserver.address, "Device": "Focuser Simulator"}})
+    devices = build_hardware(config, ("Filter Wheel", "Focuser"))
+    assert isinstance(devices.filter_wheel, IndiFilterWheel) and isinstance(devices.focuser, IndiFocuser)
+    with devices.filter_wheel as wheel, devices.focuser as focuser:
+        wheel.select("OIII")
+        focuser.move(31000)
+        assert wheel.filter == "OIII" and focuser.position == 31000
+
+
+def test_a_bad_indi_section_names_the_key(tmp_path):
+    from torosdrivers.config_schema import check
+    from torosdrivers.config import DEFAULTS
+    import copy
+
+    data = copy.deepcopy(DEFAULTS)
+    data["Devices"]["Focuser"] = {"Backend": "indi", "Address": "127.0.0.1:7624"}
+    data["Devices"]["Mount"] = {"Backend": "indi", "Address": "127.0.0.1:7624", "Device": "Telescope Simulator"}
+    problems = "\n".join(check(data))
+    assert "Devices.Focuser" in problems and "Device" in problems
+    assert "Devices.Mount" in problems and "indi" in problems
