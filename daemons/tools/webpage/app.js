@@ -61,7 +61,9 @@ function renderAges() {
   const kinds = { "dome-shutter": "Dome", "mount-state": "Mount", "camera-state": "Camera", "filter-name": "Filter Wheel" };
   for (const [id, kind] of Object.entries(kinds)) {
     const d = view.Devices[kind] || {};
-    const problem = d.Errors ? d.Errors[0].slice(0, 140) + (d.Errors.length > 1 ? ` (+${d.Errors.length - 1} more)` : "") : "";
+    // A device its daemon has disconnected (its server gone) is sampled afresh but says nothing: a problem too
+    const problem = d.Errors ? d.Errors[0].slice(0, 140) + (d.Errors.length > 1 ? ` (+${d.Errors.length - 1} more)` : "")
+      : d.Name && d.Connected === false ? "not connected" : "";
     age($(id), d.Name ? sampled : "", problem);
   }
   age($("sun"), view.Time, "");  // (the supervisor checks on the observatory's clock: a simulator's runs fast)
