@@ -21,36 +21,6 @@ from pathlib import Path
 
 import pytest
 
-# Runs inside the namespace: Unix socket -> indiserver's TCP port there.
-_INSIDE = r"""
-import socket, sys, threading
-path, port = sys.argv[1], int(sys.argv[2])
-def pipe(a, b):
-    try:
-        while data := a.recv(1 << 16):
-            b.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (a, b):
-            try: s.shutdown(socket.SHUT_RDWR)
-            except OSError: pass
-server = socket.socket(socket.AF_UNIX); server.bind(path); server.listen(64)
-print("ready", flush=True)
-while True:
-    client, _ = server.accept()
-    for _ in range(100):
-        try:
-            upstream = socket.create_connection(("127.0.0.1", port)); break
-        except OSError:
-            import time; time.sleep(0.05)
-    else:
-        client.close(); continue
-    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-"""
-
-
 def _pipe(a: socket.socket, b: socket.socket) -> None:
     try:
         while data := a.recv(1 << 16):
@@ -88,10 +58,9 @@ class IndiServer:
     def __init__(self, *drivers: str) -> None:
         self._folder = tempfile.mkdtemp(prefix="toros-indi-")
         self.socket_path = str(Path(self._folder) / "indi.sock")
-        script = Path(self._folder) / "relay.py"
-        script.write_text(_INSIDE)
+        # Inside the namespace this file itself is the relay from the Unix socket to indiserver's port there
         command = (f"ip link set lo up && (indiserver -p 7624 {' '.join(drivers)} >{self._folder}/indiserver.log "
-                   f"2>&1 &) && exec {sys.executable} {script} {self.socket_path} 7624")
+                   f"2>&1 &) && exec {sys.executable} {Path(__file__).resolve()} {self.socket_path} 7624")
         self.process = subprocess.Popen(["unshare", "-n", "sh", "-c", command], stdout=subprocess.PIPE, text=True,
                                         start_new_session=True)
         if self.process.stdout.readline().strip() != "ready":
@@ -142,3 +111,28 @@ class IndiServer:
         self.process.wait(timeout=10)
         time.sleep(0.05)
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _relay_inside(path: str, port: int) -> None:
+    """In the namespace: each connection to the Unix socket ``path`` passed to indiserver on ``port``."""
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(64)
+    print("ready", flush=True)
+    while True:
+        client, _ = server.accept()
+        for _ in range(100):  # indiserver may still be starting
+            try:
+                upstream = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            client.close()
+            continue
+        threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+
+
+if __name__ == "__main__":
+    _relay_inside(sys.argv[1], int(sys.argv[2]))

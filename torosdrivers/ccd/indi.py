@@ -7,14 +7,14 @@ ASCOM), Busy while the wheel turns; ``FILTER_NAME.FILTER_SLOT_NAME_1..N``
 
 from __future__ import annotations
 
-from ..errors import CommunicationError, DriverError
-from ..indi import IndiLink
+from ..errors import DriverError
+from ..indi import IndiDeviceMixin, IndiLink
 from .filterwheel import FilterWheel
 
 __all__ = ["IndiFilterWheel"]
 
 
-class IndiFilterWheel(FilterWheel):
+class IndiFilterWheel(IndiDeviceMixin, FilterWheel):
     """A filter wheel driven by an INDI driver through indiserver.
 
     Parameters
@@ -25,32 +25,12 @@ class IndiFilterWheel(FilterWheel):
         The INDI device name (e.g. ``Filter Simulator``, ``QHYCFW2``).
     """
 
+    _REQUIRED = ("FILTER_SLOT", "FILTER_NAME")
+
     def __init__(self, address: str, device: str, *, timeout: float = 10.0, poll_interval: float = 0.1) -> None:
         super().__init__(f"INDI {device}", f"INDI filter wheel {device!r} at {address}",
                          timeout=max(timeout, 120.0), poll_interval=poll_interval)
         self._link = IndiLink(address, device, timeout=timeout)
-
-    def _connect(self) -> None:
-        self._link.open()
-        try:
-            self._link.connect_device()
-            self._link.wait_until(lambda: self._link.has("FILTER_SLOT") and self._link.has("FILTER_NAME"),
-                                  self._link.timeout, "FILTER_SLOT and FILTER_NAME defined")
-        except DriverError:
-            self._link.close()
-            raise
-
-    def _disconnect(self) -> None:
-        try:
-            self._link.disconnect_device()
-        finally:
-            self._link.close()
-
-    def _ping(self) -> None:
-        if not self._link.is_open:
-            raise CommunicationError(f"{self.name}: the INDI server {self._link.host}:{self._link.port} is gone")
-        if not self._link.switch("CONNECTION", "CONNECT"):
-            raise CommunicationError(f"{self.name}: the driver is no longer connected to its device")
 
     def _names(self) -> list[str]:
         """``FILTER_NAME.FILTER_SLOT_NAME_1..N``, in slot order."""

@@ -9,14 +9,14 @@ move failed, with the driver's message).
 
 from __future__ import annotations
 
-from ..errors import CommunicationError, DriverError
-from ..indi import IndiLink
+from ..errors import DriverError
+from ..indi import IndiDeviceMixin, IndiLink
 from .base import Focuser
 
 __all__ = ["IndiFocuser"]
 
 
-class IndiFocuser(Focuser):
+class IndiFocuser(IndiDeviceMixin, Focuser):
     """A focuser driven by an INDI driver through indiserver.
 
     Parameters
@@ -29,33 +29,12 @@ class IndiFocuser(Focuser):
         Seconds for the server and each answer.
     """
 
+    _REQUIRED = ("ABS_FOCUS_POSITION",)
+
     def __init__(self, address: str, device: str, *, timeout: float = 10.0, poll_interval: float = 0.1) -> None:
         super().__init__(f"INDI {device}", f"INDI focuser {device!r} at {address}", timeout=max(timeout, 300.0),
                          poll_interval=poll_interval)
         self._link = IndiLink(address, device, timeout=timeout)
-
-    def _connect(self) -> None:
-        self._link.open()
-        try:
-            self._link.connect_device()
-            # Drivers define their focuser properties once connected
-            self._link.wait_until(lambda: self._link.has("ABS_FOCUS_POSITION"), self._link.timeout,
-                                  "ABS_FOCUS_POSITION defined")
-        except DriverError:
-            self._link.close()
-            raise
-
-    def _disconnect(self) -> None:
-        try:
-            self._link.disconnect_device()
-        finally:
-            self._link.close()
-
-    def _ping(self) -> None:
-        if not self._link.is_open:
-            raise CommunicationError(f"{self.name}: the INDI server {self._link.host}:{self._link.port} is gone")
-        if not self._link.switch("CONNECTION", "CONNECT"):
-            raise CommunicationError(f"{self.name}: the driver is no longer connected to its device")
 
     def _max_step(self) -> int:
         """``FOCUS_MAX.FOCUS_MAX_VALUE``, else ``ABS_FOCUS_POSITION``'s max."""

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import CommunicationError, DeviceTimeoutError, DriverError, NotConnectedError
 
-__all__ = ["IndiLink", "DEFAULT_PORT"]
+__all__ = ["IndiLink", "IndiDeviceMixin", "DEFAULT_PORT"]
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +237,37 @@ class IndiLink:
         """``CONNECTION``: DISCONNECT (nothing to tell a server that is gone)."""
         if self.is_open and self.has("CONNECTION") and self.switch("CONNECTION", "CONNECT"):
             self.set("CONNECTION", {"CONNECT": "Off", "DISCONNECT": "On"})
+
+
+class IndiDeviceMixin:
+    """The connection hooks every INDI backend shares (before the device kind's base class in the MRO).
+
+    A backend sets ``self._link`` and ``_REQUIRED``, the vectors its driver defines once connected.
+    """
+
+    _link: IndiLink
+    _REQUIRED: tuple[str, ...] = ()
+
+    def _connect(self) -> None:
+        """Reach the server, ``CONNECTION`` CONNECT, wait for the kind's vectors."""
+        self._link.open()
+        try:
+            self._link.connect_device()
+            self._link.wait_until(lambda: all(self._link.has(v) for v in self._REQUIRED), self._link.timeout,
+                                  f"{', '.join(self._REQUIRED)} defined")
+        except DriverError:
+            self._link.close()
+            raise
+
+    def _disconnect(self) -> None:
+        try:
+            self._link.disconnect_device()
+        finally:
+            self._link.close()
+
+    def _ping(self) -> None:
+        """The server's stream still open, and the driver still connected to its device."""
+        if not self._link.is_open:
+            raise CommunicationError(f"{self.name}: the INDI server {self._link.host}:{self._link.port} is gone")
+        if not self._link.switch("CONNECTION", "CONNECT"):
+            raise CommunicationError(f"{self.name}: the driver is no longer connected to its device")
