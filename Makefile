@@ -30,7 +30,7 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ## bench-quick: every benchmark in its short mode (small sizes, no target judged), as CI runs them, so none
-##              can break unseen (about 70 s)
+##              can break unseen (about 100 s)
 bench-quick: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b --quick"; $(BIN)/python $$b --quick || exit 1; done
 
