@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .coords import separation
 from .errors import DriverError
 
 __all__ = ["PlateSolver", "Solution", "SolveError", "solver_available", "smallest_field", "MAX_STARS"]
@@ -238,11 +239,5 @@ def _solution(solved, ra0: float, dec0: float, width: int, height: int, stars: i
     cd = np.array([[solved["CD1_1"], solved["CD1_2"]], [solved["CD2_1"], solved["CD2_2"]]], float)
     scale = math.sqrt(abs(np.linalg.det(cd))) * 3600.0
     rotation = math.degrees(math.atan2(cd[0, 1], cd[1, 1]))
-    return Solution(ra, dec, scale, rotation, _separation(ra0, dec0, ra, dec), d_ra, d_dec, stars, seconds, cards)
-
-
-def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    """Arcseconds between two directions (haversine: exact at small angles)."""
-    p1, p2 = math.radians(dec1), math.radians(dec2)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(ra2 - ra1) / 2) ** 2
-    return math.degrees(2 * math.asin(min(1.0, math.sqrt(h)))) * 3600.0
+    return Solution(ra, dec, scale, rotation, float(separation(ra0, dec0, ra, dec)) * 3600.0, d_ra, d_dec, stars,
+                    seconds, cards)

@@ -27,6 +27,7 @@ __all__ = [
     "sun_altaz",
     "sun_altitude",
     "local_sidereal_degrees",
+    "separation",
     "moon_altaz_and_phase",
     "TOROS_SITE",
     "configure_iers",
@@ -233,6 +234,14 @@ def epoch_to_icrs(ra: float, dec: float, epoch: str, time: Time, site: EarthLoca
         warnings.simplefilter("ignore", category=Warning)
         icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=frame).icrs
     return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")
+
+
+def separation(ra1, dec1, ra2, dec2) -> np.ndarray:
+    """Great-circle separation in degrees of places given in degrees (broadcast), by the haversine formula
+    (exact at small angles, where the cosine formula loses arcseconds; microseconds, not a SkyCoord's ms)."""
+    ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=np.float64)) for x in (ra1, dec1, ra2, dec2))
+    h = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
 
 
 def local_sidereal_degrees(time: Time, site: EarthLocation) -> float | np.ndarray:

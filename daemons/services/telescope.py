@@ -165,9 +165,13 @@ class TelescopeService(Service):
         camera = self.devices.camera
         focal = float(self.config["Telescope"]["Focal Length"])
         width, height = camera.sensor_size
-        scale = plate_scale(float(camera.pixel_size[0].to_value("um")), focal)
-        field = min(width, height) * scale / 60.0
-        why = acquisition_off_because(self.config, field)
+        try:
+            scale = plate_scale(float(camera.pixel_size[0].to_value("um")), focal)
+        except UnsupportedError:
+            scale = None  # its frames carry no WCS to start a solve from: no acquisition, and not a connect failure
+        field = min(width, height) * scale / 60.0 if scale else 0.0
+        why = "the camera does not say its pixel size (its frames have no WCS)" if scale is None else \
+            acquisition_off_because(self.config, field)
         if why:
             if why != self.pointing_off:
                 self.log.info("acquisition and plate solving off: %s", why)

@@ -23,12 +23,19 @@ __all__ = ["MoonliteFocuser"]
 log = logging.getLogger(__name__)
 
 
-def _number(reader: Reader) -> int:
-    reply = reader.until(b"#")
-    try:
-        return moonlite.parse_hex(reply)
-    except ValueError as exc:
-        raise GarbledReply(str(exc)) from None
+def _decoded(parse):
+    """A reader of one ``#``-ended reply through ``parse`` (a reply it cannot parse is garbled)."""
+    def read(reader: Reader):
+        reply = reader.until(b"#")
+        try:
+            return parse(reply)
+        except ValueError as exc:
+            raise GarbledReply(str(exc)) from None
+    return read
+
+
+_number = _decoded(moonlite.parse_hex)
+_celsius = _decoded(moonlite.temperature_of)
 
 
 def _moving(reader: Reader) -> bool:
@@ -38,14 +45,6 @@ def _moving(reader: Reader) -> bool:
     if reply.endswith(b"0#"):
         return False
     raise GarbledReply(f"{reply!r} is not an answer to :GI#")
-
-
-def _celsius(reader: Reader) -> float:
-    reply = reader.until(b"#")
-    try:
-        return moonlite.temperature_of(reply)
-    except ValueError as exc:
-        raise GarbledReply(str(exc)) from None
 
 
 class MoonliteFocuser(SerialDeviceMixin, Focuser):

@@ -22,6 +22,7 @@ vectors (what the driver last sent), never by a round trip.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
 import time
@@ -76,7 +77,9 @@ class IndiLink:
         host, _, port = address.rpartition(":") if ":" in address else (address, "", str(DEFAULT_PORT))
         self.host, self.port, self.device, self.timeout = host or "127.0.0.1", int(port), device, float(timeout)
         self._changed = threading.Condition()
-        self._messages: list[str] = []
+        # The device's last messages, numbered: an Alert names those that came after its command
+        self._messages: collections.deque[tuple[int, str]] = collections.deque(maxlen=50)
+        self._said = 0
         self._client = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -190,14 +193,14 @@ class IndiLink:
 
     def set(self, vector: str, values: dict[str, Any], *, timeout: float | None = None) -> None:
         """Send new values and wait until the driver answers Ok (Alert: `DriverError` naming its message)."""
-        before = len(self._messages)
+        before = self._said
         self.send(vector, values)
         limit = self.timeout if timeout is None else timeout
         # indipyclient marks a sent vector Busy; the driver's answer sets Ok, Alert (or Idle)
         if not self._wait(lambda: self._vector(vector) is not None and self._vector(vector).state != "Busy", limit):
             raise DeviceTimeoutError(f"INDI {self.device}: {vector} still Busy after {limit:g} s")
         if self.state(vector) == "Alert":
-            said = "; ".join(self._messages[before:]) or "no message"
+            said = "; ".join(text for n, text in self._messages if n > before) or "no message"
             raise DriverError(f"INDI {self.device}: {vector} {values} refused (Alert): {said}")
 
     def wait_until(self, done, timeout: float, what: str) -> None:
@@ -221,8 +224,8 @@ class IndiLink:
 
     def _note_message(self, device: str | None, message: str) -> None:
         if device in (None, self.device):
-            self._messages.append(str(message))
-            del self._messages[:-50]
+            self._said += 1
+            self._messages.append((self._said, str(message)))
             log.info("INDI %s: %s", self.device, message)
 
     # -- the device's CONNECTION switch -----------------------------------------------------------

@@ -26,7 +26,7 @@ from astropy.coordinates import SkyCoord
 
 from ..astrometry import PlateSolver, Solution, SolveError
 from ..ccd import Camera
-from ..coords import local_sidereal_degrees
+from ..coords import local_sidereal_degrees, separation
 from ..mount import Mount
 from ..mount.pointing_model import PointingModel, PointingPoint
 
@@ -75,10 +75,6 @@ class Acquisition:
                 "Tolerance": self.tolerance, "Tries": len(self.solves) + len(self.failures),
                 "Corrections": self.corrections, "Seconds": round(self.seconds, 2),
                 "Solves": [s.as_dict() for s in self.solves], "Failures": list(self.failures)}
-
-
-def _separation(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return float(SkyCoord(a[0] * u.deg, a[1] * u.deg).separation(SkyCoord(b[0] * u.deg, b[1] * u.deg)).arcsec)
 
 
 def acquire(mount: Mount, camera: Camera, solver: PlateSolver, target: SkyCoord, *,
@@ -132,7 +128,7 @@ def acquire(mount: Mount, camera: Camera, solver: PlateSolver, target: SkyCoord,
         result.solves.append(solution)
         lst = float(local_sidereal_degrees(mount.time, mount.site))
         result.points.append(PointingPoint.from_solve(demand, solved, lst))
-        result.offset = _separation(solved, goal)
+        result.offset = float(separation(*solved, *goal)) * 3600.0
         if result.first_offset is None:
             result.first_offset = result.offset
         log.info("acquisition try %d: %.1f\" from the target", attempt + 1, result.offset)

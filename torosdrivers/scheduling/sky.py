@@ -22,7 +22,7 @@ import numpy as np
 from astropy.coordinates import TETE, EarthLocation, SkyCoord, get_body
 from astropy.time import Time, TimeDelta
 
-from torosdrivers.coords import moon_altaz_and_phase, sun_altitude
+from torosdrivers.coords import moon_altaz_and_phase, separation, sun_altitude
 
 #: The Moon's place is computed every this many grid steps and interpolated between.
 MOON_EVERY = 10
@@ -138,13 +138,6 @@ def airmass_of(altitude: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = 1.0 / np.sin(np.radians(alt + 244.0 / (165.0 + 47.0 * np.abs(alt) ** 1.1)))
     return np.where(alt > 0, out, np.inf)
-
-
-def separation(ra1: np.ndarray, dec1: np.ndarray, ra2: np.ndarray, dec2: np.ndarray) -> np.ndarray:
-    """Great-circle separation in degrees of places given in degrees (broadcast), by the haversine formula."""
-    ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=np.float64)) for x in (ra1, dec1, ra2, dec2))
-    h = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
 
 
 def moon_separation(targets: SkyCoord, grid: NightGrid) -> np.ndarray:
