@@ -112,8 +112,9 @@ def test_a_phone_a_wall_screen_and_every_outage(served, browser):
     # The device server goes: its chip turns red with since when; the devices' last values age, then grey out
     owner.stop()
     wait.until(lambda b: "devices: lost since" in _text(b, "services"))
-    chip = browser.find_element(By.CSS_SELECTOR, '#services [data-service="devices"]')
-    assert "bad" in chip.get_attribute("class")
+    # (read inside the wait: the page redraws the chip while it is read)
+    wait.until(lambda b: "bad" in b.find_element(By.CSS_SELECTOR, '#services [data-service="devices"]')
+               .get_attribute("class"))
     wait.until(lambda b: "stale" in b.find_element(By.ID, "card-mount").get_attribute("class"))
     assert "as of" in _text(browser, "card-mount")
 
