@@ -171,8 +171,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small frames, fewer targets, no blind solve")
     quick = short_mode(parser.parse_args().quick)
     if not solver_available():
-        print("astrometry.net is not installed (apt-get install astrometry.net astrometry-data-tycho2-09-"
-              "littleendian astrometry-data-tycho2-10-19-littleendian): solving and acquisition not measured")
+        print("astrometry.net is not installed (apt-get install astrometry.net astrometry-data-tycho2-08-littleendian "
+              "astrometry-data-tycho2-09-littleendian astrometry-data-tycho2-10-19-littleendian): solving and "
+              "acquisition not measured")
     else:
         bench_solve(quick)
         bench_acquisition_and_model(quick)
