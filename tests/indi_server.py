@@ -61,8 +61,10 @@ class IndiServer:
         # Inside the namespace this file itself is the relay from the Unix socket to indiserver's port there
         command = (f"ip link set lo up && (indiserver -p 7624 {' '.join(drivers)} >{self._folder}/indiserver.log "
                    f"2>&1 &) && exec {sys.executable} {Path(__file__).resolve()} {self.socket_path} 7624")
+        # Drivers save their configuration and park data under $HOME/.indi: a home of their own keeps every
+        # server's drivers fresh and the machine's home untouched
         self.process = subprocess.Popen(["unshare", "-n", "sh", "-c", command], stdout=subprocess.PIPE, text=True,
-                                        start_new_session=True)
+                                        start_new_session=True, env={**os.environ, "HOME": self._folder})
         if self.process.stdout.readline().strip() != "ready":
             self.stop()
             raise RuntimeError(f"indiserver in its namespace did not start ({self.log()})")

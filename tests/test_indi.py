@@ -97,7 +97,31 @@ def test_a_bad_indi_section_names_the_key(tmp_path):
 
     data = copy.deepcopy(DEFAULTS)
     data["Devices"]["Focuser"] = {"Backend": "indi", "Address": "127.0.0.1:7624"}
-    data["Devices"]["Mount"] = {"Backend": "indi", "Address": "127.0.0.1:7624", "Device": "Telescope Simulator"}
+    data["Devices"]["Mount"] = {"Backend": "indigo", "Address": "127.0.0.1:7624", "Device": "Telescope Simulator"}
     problems = "\n".join(check(data))
     assert "Devices.Focuser" in problems and "Device" in problems
-    assert "Devices.Mount" in problems and "indi" in problems
+    assert "Devices.Mount" in problems and "indigo" in problems and "indi" in problems
+
+
+def test_an_indi_mount_and_dome_in_the_configuration_get_the_site(tmp_path):
+    """`Backend: indi` for Mount and Dome; the mount's driver is told the configured Site (GEOGRAPHIC_COORD)."""
+    from tests.daemons.conftest import make_config
+    from torosdrivers.config import build_hardware
+    from torosdrivers.dome.indi import IndiDome
+    from torosdrivers.mount.indi import IndiMount
+
+    require()
+    server = IndiServer("indi_simulator_telescope", "indi_simulator_dome")
+    try:
+        config = make_config(tmp_path, Devices={
+            "Mount": {"Backend": "indi", "Address": server.address, "Device": "Telescope Simulator"},
+            "Dome": {"Backend": "indi", "Address": server.address, "Device": "Dome Simulator"}})
+        devices = build_hardware(config, ("Mount", "Dome"))
+        assert isinstance(devices.mount, IndiMount) and isinstance(devices.dome, IndiDome)
+        with devices.mount as mount, devices.dome as dome:
+            assert mount._link.number("GEOGRAPHIC_COORD", "LAT") == pytest.approx(config["Site"]["Latitude"])
+            assert mount.site.lon.deg == pytest.approx(config["Site"]["Longitude"])
+            assert mount.min_altitude.value == config["Telescope"]["Minimum Altitude"]
+            assert dome.shutter.name == "CLOSED"
+    finally:
+        server.stop()

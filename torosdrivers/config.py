@@ -290,6 +290,8 @@ def _lazy_class(module: str, name: str):
 
 #: The INDI backend of each kind that has one (``Backend: indi``, ``Address``, ``Device``).
 _INDI = {"Filter Wheel": _lazy_class(".ccd.indi", "IndiFilterWheel"),
+         "Mount": _lazy_class(".mount.indi", "IndiMount"),
+         "Dome": _lazy_class(".dome.indi", "IndiDome"),
          "Focuser": _lazy_class(".focuser.indi", "IndiFocuser")}
 
 _ALPACA = {"Camera": _lazy_class(".ccd.alpaca", "AlpacaCamera"),
@@ -364,7 +366,9 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
             built[kind] = MoonliteFocuser(spec["Port"], baudrate=int(spec.get("Baud Rate", 9600)),
                                           max_step=int(spec.get("Max Step", 65535)), step_size=spec.get("Step Size"))
         elif backend == "indi":
-            built[kind] = _INDI[kind]()(spec["Address"], spec["Device"])
+            # An INDI mount is told the configured site, as Ekos tells it (its driver's JNow and horizon agree)
+            extra = {"site": config.site} if kind == "Mount" else {}
+            built[kind] = _INDI[kind]()(spec["Address"], spec["Device"], **extra)
     return _finish(config, built, observatory)
 
 

@@ -287,8 +287,8 @@ _REQUIRED = {"indi": ("Address", "Device"), "alpaca": ("Address",), "lx200": ("P
 _KINDS = {
     "Camera": ("simulator", "alpaca"),
     "Filter Wheel": ("simulator", "alpaca", "qhycfw", "indi"),
-    "Mount": ("simulator", "alpaca", "lx200"),
-    "Dome": ("simulator", "alpaca", "ddw"),
+    "Mount": ("simulator", "alpaca", "lx200", "indi"),
+    "Dome": ("simulator", "alpaca", "ddw", "indi"),
     "Safety Monitor": ("simulator", "alpaca", "none"),
     "Observing Conditions": ("simulator", "alpaca", "none"),
     "Focuser": ("simulator", "alpaca", "moonlite", "indi", "none"),

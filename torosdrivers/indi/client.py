@@ -46,8 +46,11 @@ def _client_class():
 
         async def rxevent(self, event) -> None:
             link = self.clientdata["link"]
-            if getattr(event, "eventtype", "") == "Message" and getattr(event, "message", ""):
+            kind = getattr(event, "eventtype", "")
+            if kind == "Message" and getattr(event, "message", ""):
                 link._note_message(getattr(event, "devicename", None), event.message)
+            elif kind in ("Set", "SetBLOB", "Define", "DefineBLOB") and event.devicename == link.device:
+                link._note_answer(event.vectorname, getattr(event, "state", None))
             with link._changed:
                 link._changed.notify_all()
 
@@ -80,6 +83,10 @@ class IndiLink:
         # The device's last messages, numbered: an Alert names those that came after its command
         self._messages: collections.deque[tuple[int, str]] = collections.deque(maxlen=50)
         self._said = 0
+        # What the driver sent per vector: every update, and those Busy or Alert (a command under way or
+        # refused), so a wait can tell the driver's answer from the update it sent just before the command
+        self._answers: collections.Counter[str] = collections.Counter()
+        self._busy: collections.Counter[str] = collections.Counter()
         self._client = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -191,14 +198,25 @@ class IndiLink:
         except TimeoutError:
             raise DeviceTimeoutError(f"INDI {self.device}: {vector} could not be sent in {self.timeout:g} s") from None
 
-    def set(self, vector: str, values: dict[str, Any], *, timeout: float | None = None) -> None:
-        """Send new values and wait until the driver answers Ok (Alert: `DriverError` naming its message)."""
-        before = self._said
+    def set(self, vector: str, values: dict[str, Any], *, timeout: float | None = None,
+            busy_is_done: bool = False) -> None:
+        """Send new values and wait until the driver answers Ok (Alert: `DriverError` naming its message).
+
+        ``busy_is_done``: the driver's first answer ends the wait even if Busy, for vectors whose Busy
+        state means "on" rather than "under way" (``TELESCOPE_TRACK_STATE`` is Busy while tracking).
+        """
+        before, answered = self._said, self._answers[vector]
         self.send(vector, values)
         limit = self.timeout if timeout is None else timeout
-        # indipyclient marks a sent vector Busy; the driver's answer sets Ok, Alert (or Idle)
-        if not self._wait(lambda: self._vector(vector) is not None and self._vector(vector).state != "Busy", limit):
-            raise DeviceTimeoutError(f"INDI {self.device}: {vector} still Busy after {limit:g} s")
+
+        def done() -> bool:
+            # indipyclient marks a sent vector Busy itself; the driver's answer sets Ok, Alert (or Idle)
+            if self._answers[vector] <= answered:
+                return False
+            return busy_is_done or self._vector(vector).state != "Busy"
+
+        if not self._wait(done, limit):
+            raise DeviceTimeoutError(f"INDI {self.device}: {vector} not answered (still Busy) after {limit:g} s")
         if self.state(vector) == "Alert":
             said = "; ".join(text for n, text in self._messages if n > before) or "no message"
             raise DriverError(f"INDI {self.device}: {vector} {values} refused (Alert): {said}")
@@ -221,6 +239,19 @@ class IndiLink:
                 if left <= 0:
                     return False
                 self._changed.wait(min(left, 0.2))
+
+    def answers(self, vector: str) -> tuple[int, int]:
+        """How many updates of ``vector`` the driver has sent, and how many of them were Busy or Alert."""
+        return self._answers[vector], self._busy[vector]
+
+    def _note_answer(self, vector: str, state: str | None) -> None:
+        self._answers[vector] += 1
+        if state in ("Busy", "Alert"):
+            self._busy[vector] += 1
+
+    def last_message(self) -> str:
+        """The device's last message ("" if none yet): what a driver says when it sets a vector to Alert."""
+        return self._messages[-1][1] if self._messages else ""
 
     def _note_message(self, device: str | None, message: str) -> None:
         if device in (None, self.device):

@@ -17,11 +17,11 @@ from torosdrivers.errors import (
 )
 
 
-def test_rotate_to_azimuth(dome):
-    dome.slew_to_azimuth(123.0, timeout=20)
+def test_rotate_to_azimuth(dome, motion_timeout):
+    dome.slew_to_azimuth(123.0, timeout=motion_timeout)
     assert not dome.slewing
     assert dome.azimuth.to_value(u.deg) == pytest.approx(123.0, abs=0.5)
-    dome.slew_to_azimuth(2 * u.deg, timeout=20)
+    dome.slew_to_azimuth(2 * u.deg, timeout=motion_timeout)
     assert dome.azimuth.to_value(u.deg) == pytest.approx(2.0, abs=0.5)
 
 
@@ -31,10 +31,10 @@ def test_bad_azimuth_names_the_value(dome, azimuth, match):
         dome.slew_to_azimuth(azimuth)
 
 
-def test_shutter_cycle(dome):
-    dome.open_shutter(timeout=20)
+def test_shutter_cycle(dome, motion_timeout):
+    dome.open_shutter(timeout=motion_timeout)
     assert dome.shutter == ShutterState.OPEN
-    dome.close_shutter(timeout=20)
+    dome.close_shutter(timeout=motion_timeout)
     assert dome.shutter == ShutterState.CLOSED
 
 
@@ -46,22 +46,27 @@ def test_shutter_reports_motion(slow_dome):
     wait_for(lambda: dome.shutter == ShutterState.OPEN, timeout=10)
 
 
-def test_park_and_home(dome):
-    dome.find_home(timeout=20)
+def test_park_and_home(dome, motion_timeout):
+    dome.find_home(timeout=motion_timeout)
     assert dome.at_home
     assert not dome.at_park
-    dome.park(timeout=20)
+    dome.park(timeout=motion_timeout)
     assert dome.at_park
-    dome.slew_to_azimuth((dome.azimuth.value + 90.0) % 360.0, timeout=20)
+    dome.slew_to_azimuth((dome.azimuth.value + 90.0) % 360.0, timeout=motion_timeout)
     assert not dome.at_park
 
 
-def test_abort_stops_rotation(slow_dome):
+def test_abort_stops_rotation(slow_dome, motion_timeout):
     dome = slow_dome
-    dome.slew_to_azimuth(0.0, timeout=20)
-    threading.Timer(0.05, dome.abort).start()
+    dome.slew_to_azimuth(0.0, timeout=motion_timeout)
+
+    def abort_once_turning() -> None:  # a real dome takes a moment to start: abort once it is seen turning
+        wait_for(lambda: 1.0 < dome.azimuth.value < 178.0, timeout=motion_timeout)
+        dome.abort()
+
+    threading.Thread(target=abort_once_turning, daemon=True).start()
     with pytest.raises(OperationCancelledError, match="dome rotation"):
-        dome.slew_to_azimuth(179.0, timeout=20)
+        dome.slew_to_azimuth(179.0, timeout=motion_timeout)
     assert not dome.slewing
     assert 0.5 < dome.azimuth.value < 178.5
 

@@ -28,22 +28,22 @@ def test_site_is_a_location(mount):
     assert -90 <= mount.site.lat.deg <= 90
 
 
-def test_slew_arrives_and_tracks(ready, pointing_tolerance):
+def test_slew_arrives_and_tracks(ready, pointing_tolerance, motion_timeout):
     target = sky_at(ready, 55.0, 120.0)
-    ready.slew_to(target, timeout=20)
+    ready.slew_to(target, timeout=motion_timeout)
     assert not ready.slewing
     assert ready.position.separation(target) < pointing_tolerance * u.arcsec
     altaz = ready.altaz  # compared at its own instant: the sky turns on the simulated clock between two calls
     assert altaz.alt.deg == pytest.approx(to_altaz(target, altaz.obstime, ready.site).alt.deg, abs=0.5)
 
 
-def test_slew_accepts_a_pair_of_degrees_and_strings(ready, pointing_tolerance):
+def test_slew_accepts_a_pair_of_degrees_and_strings(ready, pointing_tolerance, motion_timeout):
     target = sky_at(ready, 60.0, 200.0)
-    ready.slew_to((target.ra.deg, target.dec.deg), timeout=20)
+    ready.slew_to((target.ra.deg, target.dec.deg), timeout=motion_timeout)
     assert ready.position.separation(target) < pointing_tolerance * u.arcsec
     ra = target.ra.to_string(unit="hourangle", sep=":", precision=3)
     dec = target.dec.to_string(unit="deg", sep=":", precision=2, alwayssign=True)
-    ready.slew_to((ra, dec), timeout=20)
+    ready.slew_to((ra, dec), timeout=motion_timeout)
     assert ready.position.separation(target) < pointing_tolerance * u.arcsec
 
 
@@ -73,12 +73,12 @@ def test_bad_target_names_the_value(ready, target, match):
         ready.slew_to(target)
 
 
-def test_abort_mid_slew(slow_mount):
+def test_abort_mid_slew(slow_mount, motion_timeout):
     mount = slow_mount
     mount.unpark()
     mount.tracking = True
     start = sky_at(mount, 50.0, 90.0)
-    mount.slew_to(start, timeout=20)
+    mount.slew_to(start, timeout=motion_timeout)
     target = sky_at(mount, 50.0, 270.0)
     mount.slew_to(target, wait=False)
     assert mount.slewing
@@ -90,7 +90,7 @@ def test_abort_mid_slew(slow_mount):
     assert here.separation(target) > 1 * u.deg
 
 
-def test_abort_cancels_a_waiting_slew(slow_mount):
+def test_abort_cancels_a_waiting_slew(slow_mount, motion_timeout):
     import threading
 
     mount = slow_mount
@@ -98,11 +98,11 @@ def test_abort_cancels_a_waiting_slew(slow_mount):
     target = sky_at(mount, 45.0, 300.0)
     threading.Timer(0.05, mount.abort).start()
     with pytest.raises(OperationCancelledError, match="slew"):
-        mount.slew_to(target, timeout=30)
+        mount.slew_to(target, timeout=motion_timeout)
 
 
-def test_park_and_unpark(ready):
-    ready.park(timeout=20)
+def test_park_and_unpark(ready, motion_timeout):
+    ready.park(timeout=motion_timeout)
     assert ready.at_park
     assert not ready.tracking
     with pytest.raises(ParkedError, match="unpark"):
@@ -111,7 +111,7 @@ def test_park_and_unpark(ready):
         ready.tracking = True
     ready.unpark()
     assert not ready.at_park
-    ready.slew_to(sky_at(ready, 60.0, 0.0), timeout=20)
+    ready.slew_to(sky_at(ready, 60.0, 0.0), timeout=motion_timeout)
     assert ready.tracking  # a slew to sky coordinates ends tracking them
 
 
@@ -125,9 +125,9 @@ def test_tracking_toggles(ready):
         ready.tracking = "yes"
 
 
-def test_sync_corrects_the_reported_position(ready, pointing_tolerance):
+def test_sync_corrects_the_reported_position(ready, pointing_tolerance, motion_timeout):
     target = sky_at(ready, 60.0, 45.0)
-    ready.slew_to(target, timeout=20)
+    ready.slew_to(target, timeout=motion_timeout)
     truth = SkyCoord(ra=target.ra + 0.05 * u.deg, dec=target.dec - 0.03 * u.deg)
     ready.sync(truth)
     assert ready.position.separation(truth) < pointing_tolerance * u.arcsec

@@ -21,6 +21,12 @@ def pointing_tolerance() -> float:
 
 
 @pytest.fixture
+def motion_timeout() -> float:
+    """Seconds a slew, a park or a shutter's travel may take: a real mount's or dome's longest move."""
+    return 180.0
+
+
+@pytest.fixture
 def required_filters() -> tuple[str, ...]:
     """Filter names the wheel must hold."""
     return ()
