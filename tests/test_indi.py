@@ -125,3 +125,44 @@ def test_an_indi_mount_and_dome_in_the_configuration_get_the_site(tmp_path):
             assert dome.shutter.name == "CLOSED"
     finally:
         server.stop()
+
+
+@pytest.fixture
+def weather_server():
+    require()
+    server = IndiServer("indi_simulator_weather")
+    yield server
+    server.stop()
+
+
+def test_an_indi_weather_device_as_safety_monitor_and_station(weather_server, tmp_path):
+    """`Backend: indi` for both: safe while WEATHER_STATUS is Ok; rain and wind past the simulator's limits
+    (its WEATHER_CONTROL) turn it Alert, named per light; readings in ASCOM units; a lost server is unsafe."""
+    import astropy.units as u
+
+    from tests.daemons.conftest import make_config
+    from torosdrivers.config import build_hardware
+    from torosdrivers.errors import UnsupportedError
+    from torosdrivers.weather.indi import IndiObservingConditions, IndiSafetyMonitor
+
+    spec = {"Backend": "indi", "Address": weather_server.address, "Device": "Weather Simulator"}
+    config = make_config(tmp_path, Devices={"Safety Monitor": spec, "Observing Conditions": spec})
+    devices = build_hardware(config, ("Safety Monitor", "Observing Conditions"))
+    monitor, station = devices.safety, devices.conditions
+    assert isinstance(monitor, IndiSafetyMonitor) and isinstance(station, IndiObservingConditions)
+    with monitor, station:
+        assert monitor.is_safe and monitor.unsafe_because() == []
+        assert station.temperature == 15 * u.deg_C and station.rain_rate == 0 * u.mm / u.hour
+        with pytest.raises(UnsupportedError, match="no CloudCover sensor"):
+            _ = station.cloud_cover
+        station._link.set("WEATHER_CONTROL", {"Precip": 5, "Wind": 36})
+        station.refresh()
+        monitor._link.wait_until(lambda: not monitor.is_safe, 10, "unsafe")
+        assert sorted(monitor.unsafe_because()) == ["WEATHER_RAIN_HOUR=Alert", "WEATHER_WIND_SPEED=Alert"]
+        assert station.wind_speed.to_value(u.m / u.s) == pytest.approx(10.0)  # 36 kph
+        assert station.rain_rate == 5 * u.mm / u.hour and station.time_since_last_update("RainRate") < 10 * u.s
+        station.disconnect()
+        assert monitor._link.switch("CONNECTION", "CONNECT")  # the shared driver stays connected
+        weather_server.stop()
+        monitor._link.wait_until(lambda: not monitor._link.is_open, 10, "the loss seen")
+        assert monitor.is_safe is False

@@ -289,9 +289,12 @@ def _lazy_class(module: str, name: str):
 
 
 #: The INDI backend of each kind that has one (``Backend: indi``, ``Address``, ``Device``).
-_INDI = {"Filter Wheel": _lazy_class(".ccd.indi", "IndiFilterWheel"),
+_INDI = {"Camera": _lazy_class(".ccd.indi", "IndiCamera"),
+         "Filter Wheel": _lazy_class(".ccd.indi", "IndiFilterWheel"),
          "Mount": _lazy_class(".mount.indi", "IndiMount"),
          "Dome": _lazy_class(".dome.indi", "IndiDome"),
+         "Safety Monitor": _lazy_class(".weather.indi", "IndiSafetyMonitor"),
+         "Observing Conditions": _lazy_class(".weather.indi", "IndiObservingConditions"),
          "Focuser": _lazy_class(".focuser.indi", "IndiFocuser")}
 
 _ALPACA = {"Camera": _lazy_class(".ccd.alpaca", "AlpacaCamera"),
@@ -368,6 +371,8 @@ def build_hardware(config: Config, kinds: tuple[str, ...] = KINDS) -> Devices:
         elif backend == "indi":
             # An INDI mount is told the configured site, as Ekos tells it (its driver's JNow and horizon agree)
             extra = {"site": config.site} if kind == "Mount" else {}
+            if kind == "Camera" and "Electrons Per ADU" in spec:
+                extra = {"electrons_per_adu": float(spec["Electrons Per ADU"])}
             built[kind] = _INDI[kind]()(spec["Address"], spec["Device"], **extra)
     return _finish(config, built, observatory)
 

@@ -282,15 +282,17 @@ BACKEND_KEYS: dict[str, dict[str, Check]] = {
 BACKEND_KEYS["none"] = {}
 BACKEND_KEYS["indi"] = {"Address": _text, "Device": _text}
 #: Keys a device kind takes whatever its backend: what a header needs that the device cannot say.
-KIND_KEYS: dict[str, dict[str, Check]] = {"Camera": {"Read Noise": _number(0, 1000, above=True)}}
+#: (``Electrons Per ADU`` is used where the protocol has no member for it: INDI.)
+KIND_KEYS: dict[str, dict[str, Check]] = {"Camera": {"Read Noise": _number(0, 1000, above=True),
+                                                     "Electrons Per ADU": _number(0, 1000, above=True)}}
 _REQUIRED = {"indi": ("Address", "Device"), "alpaca": ("Address",), "lx200": ("Port",), "ddw": ("Port",), "qhycfw": ("Port",), "moonlite": ("Port",)}
 _KINDS = {
-    "Camera": ("simulator", "alpaca"),
+    "Camera": ("simulator", "alpaca", "indi"),
     "Filter Wheel": ("simulator", "alpaca", "qhycfw", "indi"),
     "Mount": ("simulator", "alpaca", "lx200", "indi"),
     "Dome": ("simulator", "alpaca", "ddw", "indi"),
-    "Safety Monitor": ("simulator", "alpaca", "none"),
-    "Observing Conditions": ("simulator", "alpaca", "none"),
+    "Safety Monitor": ("simulator", "alpaca", "indi", "none"),
+    "Observing Conditions": ("simulator", "alpaca", "indi", "none"),
     "Focuser": ("simulator", "alpaca", "moonlite", "indi", "none"),
 }
 

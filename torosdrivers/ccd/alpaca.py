@@ -86,6 +86,10 @@ class AlpacaCamera(AlpacaDeviceMixin, Camera):
         except UnsupportedError:
             pass
         try:
+            self._facts["max_exposure"] = float(link.get("ExposureMax"))
+        except (UnsupportedError, ValueError):
+            pass
+        try:
             self._facts["pixel"] = (float(link.get("PixelSizeX")), float(link.get("PixelSizeY")))
         except UnsupportedError:
             pass
@@ -114,6 +118,12 @@ class AlpacaCamera(AlpacaDeviceMixin, Camera):
     def max_adu(self) -> int:
         """``MaxADU`` (read at connect)."""
         return self._fact("max_adu")
+
+    @property
+    def max_exposure(self) -> float:
+        """``ExposureMax`` (read at connect)."""
+        self._require_connected()
+        return float(self._facts.get("max_exposure", 36000.0))
 
     @property
     def instrument(self) -> str:

@@ -116,6 +116,11 @@ class Camera(Device):
         return 65535
 
     @property
+    def max_exposure(self) -> float:
+        """Longest exposure the camera takes, seconds (ASCOM ``ExposureMax``)."""
+        return 36000.0
+
+    @property
     def pixel_size(self) -> u.Quantity:
         """Unbinned pixel size ``(x, y)`` in micrometres."""
         raise UnsupportedError(f"{self.name} does not report its pixel size")
@@ -321,6 +326,9 @@ class Camera(Device):
             An exposure is already running.
         """
         seconds = as_seconds(duration, "duration", minimum=0.0)
+        if seconds > self.max_exposure:
+            raise InvalidValueError(f"duration={seconds:g} s: expected at most {self.max_exposure:g} s, "
+                                    f"the longest exposure {self.name} takes")
         if not isinstance(light, (bool, np.bool_)):
             raise InvalidValueError(f"light={light!r}: expected True or False")
         kind = self._image_type(imagetyp, seconds, bool(light))

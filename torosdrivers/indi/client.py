@@ -87,6 +87,8 @@ class IndiLink:
         # refused), so a wait can tell the driver's answer from the update it sent just before the command
         self._answers: collections.Counter[str] = collections.Counter()
         self._busy: collections.Counter[str] = collections.Counter()
+        self._updated: dict[str, float] = {}  # monotonic time of each vector's last update
+        self._opened = time.monotonic()
         self._client = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -99,6 +101,7 @@ class IndiLink:
         """Reach the server and wait for the device's properties (``CONNECTION`` at least)."""
         if self._thread is not None and self._thread.is_alive():
             return
+        self._opened = time.monotonic()
         self._client = _client_class()(indihost=self.host, indiport=self.port, link=self)
         self._loop = asyncio.new_event_loop()
         client, loop = self._client, self._loop
@@ -182,6 +185,20 @@ class IndiLink:
         """The vector's state: Idle, Ok, Busy or Alert."""
         return str(self.vector(vector).state)
 
+    def blob(self, vector: str, member: str) -> bytes:
+        """A BLOB member's last bytes (base64-decoded by indipyclient; not copied here)."""
+        value = self.vector(vector)[member]
+        if not isinstance(value, (bytes, bytearray)) or not value:
+            raise DriverError(f"INDI {self.device}: {vector}.{member} holds no data yet")
+        return value
+
+    def enable_blobs(self, vector: str) -> None:
+        """``enableBLOB Also`` for ``vector`` alone: the server sends this device's other BLOBs to no one here."""
+        self.vector(vector)
+        assert self._client is not None and self._loop is not None
+        asyncio.run_coroutine_threadsafe(self._client.send_enableBLOB("Also", self.device, vector),
+                                         self._loop).result(timeout=self.timeout)
+
     def members(self, vector: str) -> dict[str, Any]:
         v = self.vector(vector)
         return {k: v[k] for k in v}
@@ -244,7 +261,13 @@ class IndiLink:
         """How many updates of ``vector`` the driver has sent, and how many of them were Busy or Alert."""
         return self._answers[vector], self._busy[vector]
 
+    def age(self, vector: str) -> float:
+        """Seconds since the driver last sent ``vector`` (since the connection, if it has not since)."""
+        self.vector(vector)
+        return time.monotonic() - self._updated.get(vector, self._opened)
+
     def _note_answer(self, vector: str, state: str | None) -> None:
+        self._updated[vector] = time.monotonic()
         self._answers[vector] += 1
         if state in ("Busy", "Alert"):
             self._busy[vector] += 1

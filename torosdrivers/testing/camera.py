@@ -135,8 +135,9 @@ def test_abort_discards_the_exposure(camera):
 
 
 def test_timeout_aborts_and_names_the_wait(camera):
-    with pytest.raises(DeviceTimeoutError, match="exposure of 36000 s"):
-        camera.expose(36000.0, timeout=0.05)
+    longest = min(36000.0, camera.max_exposure)
+    with pytest.raises(DeviceTimeoutError, match=f"exposure of {longest:g} s"):
+        camera.expose(longest, timeout=0.05)
     assert camera.state == CameraState.IDLE
     camera.expose(0.0, light=False)  # the camera is usable again
 
@@ -146,7 +147,7 @@ def test_abort_from_another_thread_cancels_expose(camera):
     timer.start()
     try:
         with pytest.raises(OperationCancelledError):
-            camera.expose(36000.0, timeout=30)
+            camera.expose(min(36000.0, camera.max_exposure), timeout=30)
     finally:
         timer.cancel()
 
@@ -205,3 +206,10 @@ def test_not_connected_is_refused(camera):
         _ = camera.temperature
     camera.connect()
     assert camera.connected
+
+
+def test_an_exposure_past_the_longest_is_refused_by_name(camera):
+    longest = camera.max_exposure
+    with pytest.raises(InvalidValueError, match=f"duration={longest * 2:g} s: expected at most {longest:g} s"):
+        camera.start_exposure(longest * 2)
+    assert camera.state == CameraState.IDLE
