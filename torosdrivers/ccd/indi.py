@@ -196,17 +196,25 @@ class IndiCamera(IndiDeviceMixin, Camera):
         """``CCD_BINNING``, ``CCD_FRAME`` (unbinned), ``CCD_FRAME_TYPE``, then ``CCD_EXPOSURE_VALUE``."""
         link = self._link
         bx, by = binning
-        link.set("CCD_BINNING", {"HOR_BIN": bx, "VER_BIN": by})
-        link.set("CCD_FRAME", {"X": subframe.x * bx, "Y": subframe.y * by,
-                               "WIDTH": subframe.width * bx, "HEIGHT": subframe.height * by})
+        # Each sent only when the driver holds another value: a round trip saved per unchanged setting
+        self._ensure("CCD_BINNING", {"HOR_BIN": bx, "VER_BIN": by})
+        self._ensure("CCD_FRAME", {"X": subframe.x * bx, "Y": subframe.y * by,
+                                   "WIDTH": subframe.width * bx, "HEIGHT": subframe.height * by})
         if link.has("CCD_FRAME_TYPE"):
             kind = "FRAME_LIGHT" if light else ("FRAME_BIAS" if seconds == 0 else "FRAME_DARK")
-            link.set("CCD_FRAME_TYPE", {k: "On" if k == kind else "Off"
-                                        for k in ("FRAME_LIGHT", "FRAME_BIAS", "FRAME_DARK", "FRAME_FLAT")})
+            self._ensure("CCD_FRAME_TYPE", {k: "On" if k == kind else "Off"
+                                            for k in ("FRAME_LIGHT", "FRAME_BIAS", "FRAME_DARK", "FRAME_FLAT")})
         self._blobs_at_start = link.answers("CCD1")[0]
         # A bias is the driver's shortest exposure (INDI drivers refuse 0 s)
         self._asked = max(seconds, self._facts["min_exposure"])
         link.send("CCD_EXPOSURE", {"CCD_EXPOSURE_VALUE": self._asked})
+
+    def _ensure(self, vector: str, values: dict) -> None:
+        held = self._link.members(vector)
+        same = all((held.get(k) == v) if isinstance(v, str) else
+                   (k in held and abs(float(held[k]) - v) < 1e-9) for k, v in values.items())
+        if not same or self._link.state(vector) == "Alert":
+            self._link.set(vector, values)
 
     def _read_image(self) -> np.ndarray:
         """The ``CCD1`` BLOB's FITS image (see the module notes)."""

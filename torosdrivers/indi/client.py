@@ -192,11 +192,12 @@ class IndiLink:
             raise DriverError(f"INDI {self.device}: {vector}.{member} holds no data yet")
         return value
 
-    def enable_blobs(self, vector: str) -> None:
-        """``enableBLOB Also`` for ``vector`` alone: the server sends this device's other BLOBs to no one here."""
+    def enable_blobs(self, vector: str, mode: str = "Also") -> None:
+        """``enableBLOB`` for ``vector`` alone (the server sends this device's other BLOBs to no one here);
+        ``mode="Never"`` stops them again."""
         self.vector(vector)
         assert self._client is not None and self._loop is not None
-        asyncio.run_coroutine_threadsafe(self._client.send_enableBLOB("Also", self.device, vector),
+        asyncio.run_coroutine_threadsafe(self._client.send_enableBLOB(mode, self.device, vector),
                                          self._loop).result(timeout=self.timeout)
 
     def members(self, vector: str) -> dict[str, Any]:
