@@ -37,7 +37,9 @@ def slow_mount(mount):
 
 @pytest.fixture
 def pointing_tolerance():
-    return 5.0  # the simulator ends a goto within a few arcseconds of its target
+    # The simulator ends a goto within a few arcseconds, and its RA, updated at each 250 ms poll, trails the
+    # sky by up to 15"/s of the poll's delay on a busy machine
+    return 10.0
 
 
 def test_the_given_site_is_sent_to_the_driver(mount):
