@@ -52,6 +52,19 @@ def require() -> None:
         pytest.skip(why)
 
 
+def module_server(*drivers: str):
+    """A module-scoped pytest fixture: indiserver running ``drivers`` (skipped, or failed in CI, without it)."""
+
+    @pytest.fixture(scope="module")
+    def indiserver():
+        require()
+        server = IndiServer(*drivers)
+        yield server
+        server.stop()
+
+    return indiserver
+
+
 class IndiServer:
     """indiserver running ``drivers``; `address` is ``127.0.0.1:port``."""
 

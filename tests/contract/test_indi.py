@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.indi_server import IndiServer, require
+from tests.indi_server import module_server
 from torosdrivers.ccd.indi import IndiFilterWheel
 from torosdrivers.focuser.indi import IndiFocuser
 from torosdrivers.testing.filter_wheel import *  # noqa: F401,F403
 from torosdrivers.testing.focuser import *  # noqa: F401,F403
 
 
-@pytest.fixture(scope="module")
-def indiserver():
-    require()
-    server = IndiServer("indi_simulator_focus", "indi_simulator_wheel")
-    yield server
-    server.stop()
+indiserver = module_server("indi_simulator_focus", "indi_simulator_wheel")
 
 
 @pytest.fixture

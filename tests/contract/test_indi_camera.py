@@ -9,19 +9,14 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from tests.indi_server import IndiServer, require
+from tests.indi_server import module_server
 from torosdrivers.ccd.indi import IndiCamera, fits_image
 from torosdrivers.errors import UnsupportedError
 from torosdrivers.testing import wait_for
 from torosdrivers.testing.camera import *  # noqa: F401,F403
 
 
-@pytest.fixture(scope="module")
-def indiserver():
-    require()
-    server = IndiServer("indi_simulator_ccd")
-    yield server
-    server.stop()
+indiserver = module_server("indi_simulator_ccd")
 
 
 @pytest.fixture

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.indi_server import IndiServer, require
+from tests.indi_server import module_server
 from torosdrivers.dome import ShutterState
 from torosdrivers.dome.indi import IndiDome
 from torosdrivers.errors import UnsupportedError
 from torosdrivers.testing.dome import *  # noqa: F401,F403
 
 
-@pytest.fixture(scope="module")
-def indiserver():
-    require()
-    server = IndiServer("indi_simulator_dome")
-    yield server
-    server.stop()
+indiserver = module_server("indi_simulator_dome")
 
 
 @pytest.fixture

@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.indi_server import IndiServer, require
+from tests.indi_server import module_server
 from torosdrivers.coords import TOROS_SITE
 from torosdrivers.mount.indi import IndiMount
 from torosdrivers.testing.mount import *  # noqa: F401,F403
 
 
-@pytest.fixture(scope="module")
-def indiserver():
-    require()
-    server = IndiServer("indi_simulator_telescope")
-    yield server
-    server.stop()
+indiserver = module_server("indi_simulator_telescope")
 
 
 @pytest.fixture
