@@ -31,10 +31,11 @@ def test_an_observation_with_an_indi_mount_and_wheel(tmp_path):
     indi = {"Backend": "indi", "Address": server.address}
     config = make_config(
         tmp_path, Site={"Latitude": latitude, "Longitude": longitude},
-        # At the wall clock's pace the simulated camera would take minutes to cool to -20 C: a set point a
-        # degree below its 10 C ambient keeps the test to the INDI simulators' own pace
+        # The simulated camera and dome run four times the wall clock's pace (their sky a minute ahead by the
+        # end: 0.25 deg, inside the slit), and would still take a minute to cool to -20 C: a set point a
+        # degree below the camera's 10 C ambient keeps the test to the INDI simulators' own pace
         Telescope={"CCD Set Point": 9.0},
-        Simulator={"Time Scale": 1.0, "Start": now.isot, "Size": 128},
+        Simulator={"Time Scale": 4.0, "Start": now.isot, "Size": 128},
         Devices={"Mount": {**indi, "Device": "Telescope Simulator"},
                  "Filter Wheel": {**indi, "Device": "Filter Simulator"}})
     service = TelescopeService(config)
