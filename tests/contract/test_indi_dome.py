@@ -37,6 +37,8 @@ def test_park_and_home(dome):  # noqa: F811
         dome.close_shutter(timeout=30)
     dome.park(timeout=60)
     assert dome.at_park
+    dome.close_shutter(timeout=60)  # a safety close of a parked dome leaves it parked
+    assert dome.at_park
     dome.slew_to_azimuth((dome.azimuth.value + 30.0) % 360.0, timeout=60)
     assert not dome.at_park
     assert dome.shutter == ShutterState.CLOSED

@@ -89,8 +89,6 @@ class IndiCamera(IndiDeviceMixin, Camera):
         setting in the camera's own units).
     timeout
         Seconds for the server and each answer.
-    image_timeout
-        Seconds from the end of an exposure to the image's arrival.
     context
         See `FrameContext`.
     """
@@ -98,15 +96,13 @@ class IndiCamera(IndiDeviceMixin, Camera):
     _REQUIRED = ("CCD_INFO", "CCD_EXPOSURE", "CCD_FRAME", "CCD_BINNING", "CCD1")
 
     def __init__(self, address: str, device: str, *, electrons_per_adu: float = 1.0, timeout: float = 10.0,
-                 image_timeout: float = 120.0, context: FrameContext | None = None,
-                 poll_interval: float = 0.1) -> None:
+                 context: FrameContext | None = None, poll_interval: float = 0.1) -> None:
         super().__init__(f"INDI {device}", f"INDI camera {device!r} at {address}", context=context,
                          timeout=max(timeout, 30.0), poll_interval=poll_interval)
         if not electrons_per_adu > 0:
             raise InvalidValueError(f"electrons_per_adu={electrons_per_adu!r}: expected a positive number")
         self._link = IndiLink(address, device, timeout=timeout)
         self._gain = float(electrons_per_adu)
-        self.image_timeout = float(image_timeout)
         self._facts: dict = {}
         self._blobs_at_start: int | None = None  # CCD1 updates received when the exposure began
         self._set_point: float | None = None

@@ -134,7 +134,8 @@ class IndiDome(IndiDeviceMixin, Dome):
         return ShutterState.OPEN if opening else ShutterState.CLOSED
 
     def _command_shutter(self, opening: bool) -> None:
-        self._leave_park()
+        if opening:  # closing is accepted while parked, and must not unpark (a safety close of a parked dome)
+            self._leave_park()
         self._shutter_goal = (opening, self._link.answers("DOME_SHUTTER")[0])
         self._link.send("DOME_SHUTTER", {"SHUTTER_OPEN": "On" if opening else "Off",
                                          "SHUTTER_CLOSE": "Off" if opening else "On"})
