@@ -154,11 +154,21 @@ def _wait_known(proxy, order_id: str, timeout: float = 60.0) -> bool:
     return True
 
 
-def test_toros_plan_prints_the_night(night, tmp_path, capsys):
+@pytest.fixture
+def slow_night(tmp_path):
+    # At x100 the night lasts six minutes of test: on a loaded machine the x1000 night (35 s) could end, its
+    # galaxies all observed, before the plan is printed ("nothing left to plan tonight")
+    n = Night(tmp_path, Simulator={"Time Scale": 100.0})
+    yield n
+    n.stop()
+
+
+def test_toros_plan_prints_the_night(slow_night, tmp_path, capsys):
     import yaml
 
     from torosdrivers.daemons.tools.client import main as toros
 
+    night = slow_night
     night.proxy.front_desk({"ID": "tl", "WOType": "Target List", "Filter": "V", "Exposure Time": 600.0,
                             "Targets": _galaxies(8, ra=(280, 330)) + [{"Name": "north", "RA": 10.0, "Dec": 80.0}]})
     deadline = time.monotonic() + 30
