@@ -168,3 +168,36 @@ def test_an_indi_weather_device_as_safety_monitor_and_station(weather_server, tm
         weather_server.stop()
         monitor._link.wait_until(lambda: not monitor._link.is_open, 10, "the loss seen")
         assert monitor.is_safe is False
+
+
+def test_a_connect_failing_after_the_definitions_closes_its_link(indiserver):
+    """What a backend reads once connected may fail (a value it cannot parse): the link is closed again, no
+    client thread left behind, and a later connect starts afresh."""
+
+    class Failing(IndiFocuser):
+        fail = True
+
+        def _on_connect(self) -> None:
+            if self.fail:
+                raise ValueError("a value the backend cannot read")
+
+    focuser = Failing(indiserver.address, "Focuser Simulator", timeout=5.0)
+    with pytest.raises(ValueError, match="cannot read"):
+        focuser.connect()
+    assert not focuser.connected and focuser._link._thread is None and not focuser._link.is_open
+    focuser.fail = False
+    with focuser:
+        focuser.move(2000)
+        assert focuser.position == 2000
+
+
+def test_backend_indi_for_the_camera_takes_its_gain_from_the_configuration(tmp_path):
+    """INDI has no e-/ADU property: `Electrons Per ADU` in the Camera's section is the frames' GAIN."""
+    from tests.daemons.conftest import make_config
+    from torosdrivers.ccd.indi import IndiCamera
+    from torosdrivers.config import build_hardware
+
+    config = make_config(tmp_path, Devices={"Camera": {"Backend": "indi", "Address": "127.0.0.1:7624",
+                                                       "Device": "CCD Simulator", "Electrons Per ADU": 0.9}})
+    camera = build_hardware(config, ("Camera",)).camera
+    assert isinstance(camera, IndiCamera) and camera.gain == 0.9 and not camera.connected

@@ -108,9 +108,8 @@ class IndiCamera(IndiDeviceMixin, Camera):
         self._set_point: float | None = None
         self._asked = 0.0  # seconds asked of the driver for the exposure under way
 
-    def _connect(self) -> None:
-        """Connect; ``CCD_TRANSFER_FORMAT`` FITS; BLOBs enabled for ``CCD1``; ``CCD_INFO``, ``CCD_BINNING``."""
-        super()._connect()
+    def _on_connect(self) -> None:
+        """``CCD_TRANSFER_FORMAT`` FITS; BLOBs enabled for ``CCD1``; ``CCD_INFO``, ``CCD_BINNING``."""
         link = self._link
         if link.has("CCD_TRANSFER_FORMAT") and not link.switch("CCD_TRANSFER_FORMAT", "FORMAT_FITS"):
             link.set("CCD_TRANSFER_FORMAT", {"FORMAT_FITS": "On", "FORMAT_NATIVE": "Off"})

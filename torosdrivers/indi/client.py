@@ -300,22 +300,28 @@ class IndiLink:
 class IndiDeviceMixin:
     """The connection hooks every INDI backend shares (before the device kind's base class in the MRO).
 
-    A backend sets ``self._link`` and ``_REQUIRED``, the vectors its driver defines once connected.
+    A backend sets ``self._link`` and ``_REQUIRED``, the vectors its driver defines once connected, and may
+    override `_on_connect` for what it reads or sets once they are there.
     """
 
     _link: IndiLink
     _REQUIRED: tuple[str, ...] = ()
 
     def _connect(self) -> None:
-        """Reach the server, ``CONNECTION`` CONNECT, wait for the kind's vectors."""
+        """Reach the server, ``CONNECTION`` CONNECT, wait for the kind's vectors, then `_on_connect`; a failure
+        anywhere closes the link again (a half-made connection would leave its client thread running)."""
         self._link.open()
         try:
             self._link.connect_device()
             self._link.wait_until(lambda: all(self._link.has(v) for v in self._REQUIRED), self._link.timeout,
                                   f"{', '.join(self._REQUIRED)} defined")
-        except DriverError:
+            self._on_connect()
+        except BaseException:
             self._link.close()
             raise
+
+    def _on_connect(self) -> None:
+        """Backend hook: read or set what the device kind needs once its vectors are defined."""
 
     def _disconnect(self) -> None:
         try:

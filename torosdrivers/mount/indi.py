@@ -53,9 +53,8 @@ class IndiMount(IndiDeviceMixin, Mount):
         self._given_site = site
         self._location: EarthLocation | None = None
 
-    def _connect(self) -> None:
-        """Connect, then ``GEOGRAPHIC_COORD``: sent when a site was given, read otherwise."""
-        super()._connect()
+    def _on_connect(self) -> None:
+        """``GEOGRAPHIC_COORD``: sent when a site was given, read otherwise."""
         link = self._link
         if self._given_site is not None:
             site = self._given_site
