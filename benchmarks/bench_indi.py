@@ -85,7 +85,7 @@ def frame_times(address: str, port: str, control, repeat: int) -> tuple[list[flo
 
     ours, theirs = [], []
     with IndiCamera(address, DEVICE, poll_interval=0.005) as camera:
-        for i in range(repeat + 1):
+        for _ in range(repeat + 1):
             camera._link.enable_blobs("CCD1", "Never")
             theirs.append(getprop_time(port, control))
             camera._link.enable_blobs("CCD1", "Also")
