@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-## test: run the whole test suite (what CI runs), on three workers (a file's tests stay on one). Three on two
-##       cores: many tests wait on a simulated night, a real-time line or an INDI simulator's own pace, not the
-##       CPU. Four were faster (4:52) but loaded two cores past what the daemons' SIGTERM test holds (30 s)
+## test: run the whole test suite (what CI runs), on four workers (a file's tests stay on one). Four on two
+##       cores: many tests wait on a simulated night, a real-time line or an INDI simulator's own pace, not
+##       the CPU (4:52 on a fresh clone; 5:10-5:40 on three)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 3 --dist loadfile
+	$(BIN)/python -m pytest -n 4 --dist loadfile
 
 ## demo: the TOROS Manager end to end: daemons, work orders, simulated observatory, calibrated frames
 demo: $(STAMP)
