@@ -10,11 +10,12 @@ classes mirror the standard one for one.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import alpaca.camera
 import alpaca.dome
@@ -123,6 +124,23 @@ class Members:
                 )
             self.move = Move(member, client, time.monotonic())
             return self.move
+
+    @contextlib.contextmanager
+    def moving(self, member: str, client: int) -> Iterator[Move]:
+        """`claim` around the command that starts a move: a command that fails leaves no claim behind.
+
+        Every face of the device server (Alpaca, INDI) starts moves through here, so one rule holds.
+        """
+        move = self.claim(member, client)
+        try:
+            yield move
+        except BaseException:
+            with self.lock:
+                if self.move is move:
+                    self.move = None  # it never started
+            raise
+        finally:
+            move.pending = False
 
     # -- connection ------------------------------------------------------------
     def is_connected(self, client_id: int) -> bool:
@@ -499,7 +517,7 @@ class DomeMembers(Members):
     def get_athome(self, q): return self.dome.at_home
     def get_atpark(self, q): return self.dome.at_park
     def get_slaved(self, q): return self.dome.slaved
-    def get_canfindhome(self, q): return True
+    def get_canfindhome(self, q): return self.dome.can_find_home
     def get_canpark(self, q): return True
     def get_cansetazimuth(self, q): return True
     def get_cansetshutter(self, q): return True

@@ -282,7 +282,6 @@ class _Handler(GuardedHandler, BaseHTTPRequestHandler):
             error = UnsupportedError(f"{members.device.name}: {method} {member} is not implemented")
             self._json(None, client_tid, error)
             return
-        move = None
         try:
             if member not in _WITHOUT_CONNECTION and not members.is_connected(params.client_id):
                 raise NotConnectedError(f"{members.device.name}: client {params.client_id} is not connected "
@@ -292,16 +291,13 @@ class _Handler(GuardedHandler, BaseHTTPRequestHandler):
                 self._image(members, client_tid)
                 return
             if method == "PUT" and member in members.MOVES:
-                move = members.claim(member, params.client_id)
-            value = handler(params)
+                with members.moving(member, params.client_id):
+                    value = handler(params)
+            else:
+                value = handler(params)
         except DriverError as exc:
-            if move is not None and members.move is move:
-                members.move = None  # it never started
             self._json(None, client_tid, exc)
             return
-        finally:
-            if move is not None:
-                move.pending = False
         self._json(value, client_tid, with_value=(method == "GET" or value is not None))
 
     def _image(self, members: CameraMembers, client_tid: int) -> None:

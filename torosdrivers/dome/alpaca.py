@@ -47,6 +47,12 @@ class AlpacaDome(AlpacaDeviceMixin, Dome):
         """``FindHome``."""
         self._link.call("FindHome")
 
+    @property
+    def can_find_home(self) -> bool:  # type: ignore[override]
+        """``CanFindHome``."""
+        self._require_connected()
+        return bool(self._link.get("CanFindHome"))
+
     def _at_home(self) -> bool:
         """``AtHome``."""
         return bool(self._link.get("AtHome"))

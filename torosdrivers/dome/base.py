@@ -67,6 +67,9 @@ class Dome(Device):
         """Stop rotation and shutter at once; waits raise `OperationCancelledError`."""
         self._abort_with(self._abort)
 
+    #: ASCOM ``CanFindHome``: whether `find_home` can work (else it raises `UnsupportedError`).
+    can_find_home: bool = True
+
     def find_home(self, *, wait: bool = True, timeout: float | None = None) -> None:
         """Rotate to the home sensor."""
         self._start_then_wait(

@@ -93,11 +93,14 @@ class IndiDome(IndiDeviceMixin, Dome):
             return turned > busy or (count > answered and abs((self._azimuth() - azimuth + 180) % 360 - 180) < 0.5)
 
         link.wait_until(started, link.timeout, "the rotation's start (ABS_DOME_POSITION Busy)")
+        self._failed("ABS_DOME_POSITION", "the rotation")  # refused (Alert): raised now, not at the first poll
 
     def _abort(self) -> None:
         """``DOME_ABORT_MOTION.ABORT``."""
         self._link.set("DOME_ABORT_MOTION", {"ABORT": "On"})
         self._shutter_goal = None
+
+    can_find_home = False  # the INDI dome interface has no home sensor property
 
     def _find_home(self) -> None:
         raise UnsupportedError(f"{self.name}: the INDI dome interface has no home sensor to find (park instead)")

@@ -50,6 +50,8 @@ def _client_class():
             if kind == "Message" and getattr(event, "message", ""):
                 link._note_message(getattr(event, "devicename", None), event.message)
             elif kind in ("Set", "SetBLOB", "Define", "DefineBLOB") and event.devicename == link.device:
+                if getattr(event, "message", ""):  # a driver says why with the vector (IDSetNumber's message)
+                    link._note_message(event.devicename, event.message)
                 link._note_answer(event.vectorname, getattr(event, "state", None))
             with link._changed:
                 link._changed.notify_all()
@@ -224,6 +226,10 @@ class IndiLink:
         state means "on" rather than "under way" (``TELESCOPE_TRACK_STATE`` is Busy while tracking).
         """
         before, answered = self._said, self._answers[vector]
+        held = self._vector(vector)
+        # A OneOfMany switch the driver accepted shows the one asked for: an update it sent just before our
+        # command (a poll in flight) counts as an answer, but not as this one, until the switch agrees
+        chosen = [k for k, v in values.items() if v == "On"] if getattr(held, "rule", "") == "OneOfMany" else []
         self.send(vector, values)
         limit = self.timeout if timeout is None else timeout
 
@@ -231,7 +237,12 @@ class IndiLink:
             # indipyclient marks a sent vector Busy itself; the driver's answer sets Ok, Alert (or Idle)
             if self._answers[vector] <= answered:
                 return False
-            return busy_is_done or self._vector(vector).state != "Busy"
+            now = self._vector(vector)
+            if now.state == "Alert":
+                return True
+            if any(now[k] != "On" for k in chosen):
+                return False
+            return busy_is_done or now.state != "Busy"
 
         if not self._wait(done, limit):
             raise DeviceTimeoutError(f"INDI {self.device}: {vector} not answered (still Busy) after {limit:g} s")

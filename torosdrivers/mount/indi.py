@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import astropy.units as u
 from astropy.coordinates import EarthLocation, SkyCoord
+from astropy.time import Time
 
 from ..coords import epoch_to_icrs, icrs_to_epoch
 from ..errors import DriverError
@@ -69,8 +70,21 @@ class IndiMount(IndiDeviceMixin, Mount):
         assert self._location is not None
         return self._location
 
-    # The mount's clock is the computer's: INDI clients set the driver's (TIME_UTC) from it, and TIME_UTC
-    # is not updated by drivers as time passes, so `Device._now` (the system clock) is kept.
+    def _now(self) -> Time:
+        """The driver's ``TIME_UTC`` where the driver keeps it running, else the computer's clock.
+
+        INDI clients set a driver's TIME_UTC from their own clock and most drivers never update it, so a
+        value is trusted only from a driver seen to keep it current (updated twice since the definitions,
+        the last within 5 s): a simulated observatory's clock, or a mount with its own GPS.
+        """
+        link = self._link
+        if link.has("TIME_UTC") and link.answers("TIME_UTC")[0] >= 3 and link.age("TIME_UTC") < 5.0:
+            try:
+                told = Time(link.text("TIME_UTC", "UTC"), format="isot", scale="utc")
+            except ValueError:
+                return super()._now()
+            return told + link.age("TIME_UTC") * u.s
+        return super()._now()
 
     def _position(self) -> SkyCoord:
         """``EQUATORIAL_EOD_COORD`` (RA hours, DEC degrees, JNow), converted to ICRS."""
@@ -108,6 +122,7 @@ class IndiMount(IndiDeviceMixin, Mount):
             return turned > busy or (count > answered and self._position().separation(target).deg < 1 / 60)
 
         link.wait_until(started, link.timeout, "the slew's start (EQUATORIAL_EOD_COORD Busy)")
+        self._slewing()  # refused (Alert): raised now, with the driver's message, not at the first poll
 
     def _abort(self) -> None:
         """``TELESCOPE_ABORT_MOTION.ABORT``."""

@@ -14,6 +14,7 @@ from torosdrivers.errors import (
     InvalidValueError,
     NotConnectedError,
     OperationCancelledError,
+    UnsupportedError,
 )
 
 
@@ -47,9 +48,13 @@ def test_shutter_reports_motion(slow_dome):
 
 
 def test_park_and_home(dome, motion_timeout):
-    dome.find_home(timeout=motion_timeout)
-    assert dome.at_home
-    assert not dome.at_park
+    if dome.can_find_home:
+        dome.find_home(timeout=motion_timeout)
+        assert dome.at_home
+        assert not dome.at_park
+    else:  # refused by name, as ASCOM's CanFindHome=False promises
+        with pytest.raises(UnsupportedError):
+            dome.find_home(timeout=motion_timeout)
     dome.park(timeout=motion_timeout)
     assert dome.at_park
     dome.slew_to_azimuth((dome.azimuth.value + 90.0) % 360.0, timeout=motion_timeout)
