@@ -33,6 +33,12 @@ from torosdrivers.focuser import Focuser
 from torosdrivers.focuser.alpaca import AlpacaFocuser
 from torosdrivers.focuser.moonlite import MoonliteFocuser
 from torosdrivers.mount.lx200 import LX200Mount
+from torosdrivers.alpaca.members import members_for
+from torosdrivers.ccd.indi import IndiCamera, IndiFilterWheel
+from torosdrivers.dome.indi import IndiDome
+from torosdrivers.indi.published import publish
+from torosdrivers.indi.server import IndiServer
+from torosdrivers.mount.indi import IndiMount
 
 #: A fixed night at the TOROS site, so every run sees the same sky.
 NIGHT = Time("2026-06-21T04:00:00", scale="utc")
@@ -117,6 +123,33 @@ def serial_rig(tcp: bool):
     return rig
 
 
+@contextmanager
+def indi_rig(time_scale: float = TIME_SCALE) -> Iterator[Rig]:
+    """Our INDI backends talking to our INDI server (the device server's INDI face) over loopback."""
+    obs = small_observatory(time_scale)
+    owned = (obs.camera, obs.filter_wheel, obs.mount, obs.dome)
+    for device in owned:
+        device.connect()
+    fast = {"timeout": 5.0, "poll_interval": 0.005}
+    published = publish([members_for(d, f"rig-{i}") for i, d in enumerate(owned)])
+    with IndiServer(published, port=0, poll_interval=0.02) as server:
+        mount = IndiMount(server.address, "TOROS Mount", site=obs.mount.site, **fast)
+        wheel = IndiFilterWheel(server.address, "TOROS Filter Wheel", **fast)
+        camera = IndiCamera(server.address, "TOROS Camera", electrons_per_adu=obs.camera.gain,
+                            context=FrameContext(telescope="TOROS-SIM", mount=mount, filter_wheel=wheel), **fast)
+        dome = IndiDome(server.address, "TOROS Dome", **fast)
+        devices = (mount, wheel, camera, dome)
+        try:
+            with ThreadPoolExecutor(len(devices)) as pool:
+                list(pool.map(lambda d: d.connect(), devices))
+            # JNow on the wire, computed each way at slightly different times: arcseconds, not the protocol's
+            yield Rig(camera, wheel, mount, dome, time_scale, pointing_tolerance=2.0)
+        finally:
+            with ThreadPoolExecutor(len(devices)) as pool:
+                list(pool.map(lambda d: d.disconnect(), devices))
+    obs.disconnect()
+
+
 def focuser_rig(kind: str):
     """A focuser alone, simulated, over Alpaca, or over Moonlite on TCP or a pty."""
 
@@ -152,4 +185,5 @@ RIGS: dict[str, Callable[..., "contextmanager[Rig]"]] = {
     "alpaca": alpaca_rig,
     "serial-tcp": serial_rig(tcp=True),
     "serial-pty": serial_rig(tcp=False),
+    "indi": indi_rig,
 }

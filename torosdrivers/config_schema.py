@@ -222,7 +222,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     "Telescope Address": _ADDRESS,
     "Dome Address": _ADDRESS,
     "Scheduler Address": _ADDRESS,
-    "Device Server": {"Enabled": _bool, **_ADDRESS, "Discovery": _bool},
+    "Device Server": {"Enabled": _bool, **_ADDRESS, "Discovery": _bool, "INDI Port": _optional(_port)},
     "Web": {**_ADDRESS, "Allow Orders": _bool, "Refresh": _number(0.05, 60), "Stale After": _number(1, 3600),
             "Users File": _file(must_exist=True, optional=True)},
     "Scheduler": {"Default Priority": _number(0, 10), "Probability Scale": _number(0, 100),
@@ -355,6 +355,19 @@ def _agreement(data: dict[str, Any]) -> list[str]:
         if where in taken:
             problems.append(f"{section}: port {where[1]} on {where[0]} is {taken[where]}'s too; give each its own")
         taken.setdefault(where, section)
+    server, security = data.get("Device Server"), data.get("Security")
+    if isinstance(server, dict) and server.get("INDI Port") is not None and not _port(server["INDI Port"]) \
+            and not _ip(server.get("IP")) and server.get("Enabled") is not False:
+        ip = ipaddress.ip_address(str(server["IP"]))
+        where = (str(ip), int(server["INDI Port"]))
+        if where in taken:
+            problems.append(f"Device Server: INDI Port {where[1]} on {where[0]} is {taken[where]}'s too; give each "
+                            "its own")
+        secured = isinstance(security, dict) and (security.get("Token File") or security.get("TLS Certificate"))
+        if secured and not ip.is_loopback:
+            problems.append(f"Device Server: INDI Port {where[1]} on {ip}: INDI has neither tokens nor TLS, and "
+                            "Security sets a Token File or TLS; serve INDI on a loopback IP (reach it through an "
+                            "SSH tunnel) or leave INDI Port out")
     return problems
 
 

@@ -1,4 +1,4 @@
-"""``toros-devices``: the one owner of the observatory's devices, published over ASCOM Alpaca.
+"""``toros-devices``: the one owner of the observatory's devices, published over ASCOM Alpaca and INDI.
 
 It opens the hardware the configuration's ``Devices`` section names (serial
 LX200, DDW and QHY CFW lines, Alpaca devices elsewhere, or the simulated
@@ -8,6 +8,11 @@ camera 0, filterwheel 0, telescope 0 and dome 0. The daemons, scripts, and
 any third-party Alpaca client (NINA, Ekos through its Alpaca bridge, ASCOM
 Remote) reach the devices through it, so a serial port is opened by one
 process only and a serial mount or dome becomes an Alpaca device.
+
+With ``Device Server: {INDI Port: 7624}`` the same devices are also INDI
+devices on that port (`torosdrivers.indi.server`: ``TOROS Camera``, ``TOROS
+Mount``...), for Ekos/KStars and ``indi_getprop``/``indi_setprop``, under
+the same one-owner rules and the ``Security`` rules INDI can carry.
 
 The server keeps each client's ``Connected`` apart (a daemon that stops does
 not disconnect the dome another daemon uses) and refuses a move while another
@@ -24,6 +29,8 @@ from torosdrivers.alpaca import AlpacaServer
 from torosdrivers.alpaca.protocol import DISCOVERY_PORT
 from torosdrivers.config import KINDS, Config, Devices, build_hardware, focuser_kinds, weather_kinds
 from torosdrivers.errors import DriverError
+from torosdrivers.indi.published import publish
+from torosdrivers.indi.server import IndiServer
 from torosdrivers.lifecycle import wait_for_stop
 
 from torosdrivers.daemons.frame.cli import start_process
@@ -49,9 +56,13 @@ class DeviceServer:
         ``Device Server.Discovery``.
     """
 
-    def __init__(self, config: Config, *, port: int | None = None, discovery: bool | None = None) -> None:
+    def __init__(self, config: Config, *, port: int | None = None, discovery: bool | None = None,
+                 indi_port: int | None = None) -> None:
         self.config = config
         section = config["Device Server"]
+        #: Where INDI is served (None: not at all); see `indi`.
+        self.indi_port: int | None = section.get("INDI Port") if indi_port is None else indi_port
+        self.indi: IndiServer | None = None
         if discovery is None:
             discovery = section["Discovery"]
         self.devices: Devices = build_hardware(config, KINDS + weather_kinds(config) + focuser_kinds(config))
@@ -86,6 +97,15 @@ class DeviceServer:
             raise
         self._resume_the_night()
         self.server.start()
+        if self.indi_port is not None:
+            try:
+                # The Alpaca face's member tables: one claim per device, whichever face a move comes by
+                self.indi = IndiServer(publish(list(self.server.members.values())),
+                                       host=str(self.config["Device Server"]["IP"]), port=int(self.indi_port),
+                                       guard=guard_of(self.config, "the device server's INDI port")).start()
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def _resume_the_night(self) -> None:
@@ -120,6 +140,8 @@ class DeviceServer:
                 state.save(self.devices.observatory, self.config["Simulator"]["State File"])
             except OSError as exc:
                 log.warning("cannot keep the simulated observatory's state: %s", exc)
+        if self.indi is not None:
+            self.indi.stop()
         self.server.stop()
         for device in reversed(self.owned):
             try:
@@ -145,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         fatal(log, "toros-devices", f"cannot start: {exc}")
         return 1
     kinds = ", ".join(f"{kind} {number}: {m.device.name}" for (kind, number), m in sorted(owner.server.members.items()))
-    print(f"toros-devices: Alpaca server on http://{owner.server.address} ({kinds}; config: {config.source})",
+    indi = f"; INDI on {owner.indi.address} ({', '.join(owner.indi.devices)})" if owner.indi is not None else ""
+    print(f"toros-devices: Alpaca server on http://{owner.server.address} ({kinds}{indi}; config: {config.source})",
           flush=True)
     try:
         wait_for_stop()
