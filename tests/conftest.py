@@ -27,7 +27,8 @@ def _sigterm_stays_pytests():
 
 #: The files that take longest (measured 2026-11-30), started first: ``make test`` hands whole files to its
 #: workers in order, and a 66 s file handed out last ran alone at the end.
-LONGEST_FIRST = ("contract/test_indi_mount.py", "daemons/test_unattended_night.py", "daemons/test_resume.py",
+LONGEST_FIRST = ("contract/test_indi_mount.py", "contract/test_mount.py", "contract/test_camera.py",
+                 "daemons/test_unattended_night.py", "daemons/test_resume.py",
                  "contract/test_indi_dome.py", "daemons/test_indi_observation.py", "daemons/test_safety.py",
                  "daemons/test_frame_checks.py", "daemons/test_crash_recovery.py", "daemons/test_scheduler.py",
                  "daemons/test_end_to_end.py", "daemons/test_pointing_and_focus.py", "serial/test_realtime.py",

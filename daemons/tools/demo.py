@@ -212,10 +212,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Observatory page:   {page} while it ran (toros-demo --keep leaves it running)")
         return 0 if calibration["State"] == "done" else 1
     finally:
-        # The daemons first, the device server they talk to last: stopped together, each daemon's last look
-        # at its devices found the server gone and logged an ERROR on a clean stop.
-        _stop(processes[1:])
-        _stop(processes[:1])
+        # Each client before what it talks to: the page and the scheduler, the telescope and dome daemons,
+        # the preprocessor, the device server last. Stopped together, a daemon's last look at a peer found it
+        # gone and logged an ERROR on a clean stop (the scheduler's at the telescope daemon, for one).
+        for group in (processes[4:], processes[2:4], processes[1:2], processes[:1]):
+            _stop(group)
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

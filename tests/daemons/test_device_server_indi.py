@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import numpy as np
@@ -40,12 +41,12 @@ def _tools() -> None:
 
 @pytest.fixture(scope="module")
 def owner(tmp_path_factory):
-    """A device server with every simulated device, INDI on a free loopback port, the sky at time scale 5."""
+    """A device server with every simulated device, INDI on a free loopback port, the sky at time scale 20."""
     tmp = tmp_path_factory.mktemp("indi-owner")
     config = make_config(tmp, Devices={"Safety Monitor": {"Backend": "simulator"},
                                        "Observing Conditions": {"Backend": "simulator"},
                                        "Focuser": {"Backend": "simulator"}},
-                         Simulator={"Time Scale": 5.0})
+                         Simulator={"Time Scale": 20.0})
     with DeviceServer(config, port=0, discovery=False, indi_port=0) as server:
         config.data["Device Server"] = {**config.data["Device Server"], "Enabled": True,
                                         "Port": server.server.port}
@@ -235,3 +236,15 @@ def test_indi_beyond_loopback_with_a_token_is_a_configuration_error(tmp_path):
     assert not check(data)
     data["Device Server"]["INDI Port"] = data["Device Server"]["Port"]
     assert any("INDI Port 11111 on 127.0.0.1 is Device Server's too" in p for p in check(data))
+
+
+def test_connections_leave_no_descriptor_or_thread_behind(owner):
+    _, server = owner
+    _raw(server, b'<getProperties version="1.7" device="TOROS Dome"/>', 0.3)
+    wait_for(lambda: server.indi.clients == 0, timeout=10)
+    fds, threads = len(os.listdir("/proc/self/fd")), threading.active_count()
+    for i in range(16):
+        payload = b"<a></b>" if i % 2 else b'<getProperties version="1.7" device="TOROS Dome"/>'
+        _raw(server, payload, 0.2)
+    wait_for(lambda: server.indi.clients == 0, timeout=10)
+    wait_for(lambda: len(os.listdir("/proc/self/fd")) <= fds and threading.active_count() <= threads, timeout=10)

@@ -350,7 +350,9 @@ class PublishedMount(Published):
     def define(self) -> None:
         site = self.device.site
         self._parking = False
-        self._converted: tuple | None = None  # the position and minute last converted to JNow
+        self._converted: tuple | None = None  # the position last converted to JNow, and when
+        self._converted_at = -math.inf
+        self._was_slewing = False
         self._add(_numbers("EQUATORIAL_EOD_COORD", "Eq. Coordinates", MAIN, [
             ("RA", "RA (hh:mm:ss)", "%010.6m", 0, 24, 0, 0.0), ("DEC", "DEC (dd:mm:ss)", "%010.6m", -90, 90, 0, 0.0)]))
         self._add(_switches("ON_COORD_SET", "On Set", MAIN, [("TRACK", "Track"), ("SLEW", "Slew"), ("SYNC", "Sync")],
@@ -376,14 +378,18 @@ class PublishedMount(Published):
         m, v = self.device, self.vectors
         # The state before the values: a slew that ends between the two reads then shows Busy at its target
         # (and Ok at the next poll), never Ok short of it
-        slewing, parked = m.slewing, m.at_park
+        slewing, parked, tracking = m.slewing, m.at_park, m.tracking
         now, position = m.time, m.position
-        # astropy's ICRS -> JNow and -> AltAz take ~25 ms together: a tracked position's JNow changes by
-        # milliarcseconds a minute, so they are redone when the position moves or a device-time minute
-        # has passed (the altitude and azimuth then lag the sky by at most 15'', shown only)
-        key = (round(float(position.ra.deg), 6), round(float(position.dec.deg), 6), int(now.jd * 1440))
-        if key != self._converted:
-            self._converted = key
+        # astropy's ICRS -> JNow and -> AltAz take ~25 ms together, too much for every poll. A tracked
+        # position's JNow changes by milliarcseconds a minute: redone when it moves, or once a second at
+        # most as device time passes. A parked or stopped mount's position drifts with the sky at every
+        # read: redone every 0.25 s at most, while a slewing one is redone at every read (a client that
+        # sees a slew end reads its final position)
+        key = (round(float(position.ra.deg), 6), round(float(position.dec.deg), 6))
+        since = time.monotonic() - self._converted_at
+        moved = key != self._converted
+        if (moved and (slewing or self._was_slewing or tracking or since >= 0.25)) or (not moved and since >= 1.0):
+            self._converted, self._converted_at = key, time.monotonic()
             ra, dec = icrs_to_epoch(position, "jnow", now, m.site)
             eq = v["EQUATORIAL_EOD_COORD"]
             eq["RA"], eq["DEC"] = (ra / 15.0) % 24.0, dec
@@ -391,8 +397,8 @@ class PublishedMount(Published):
             v["HORIZONTAL_COORD"]["ALT"], v["HORIZONTAL_COORD"]["AZ"] = float(altaz.alt.deg), float(altaz.az.deg)
         eq = v["EQUATORIAL_EOD_COORD"]
         eq.state = "Busy" if slewing and not self._parking else "Ok"
+        self._was_slewing = slewing
         v["HORIZONTAL_COORD"].state = "Ok"
-        tracking = m.tracking
         v["TELESCOPE_TRACK_STATE"].choose("TRACK_ON" if tracking else "TRACK_OFF")
         v["TELESCOPE_TRACK_STATE"].state = "Busy" if tracking else "Idle"
         park = v["TELESCOPE_PARK"]

@@ -71,6 +71,8 @@ class _Client:
         self._ready = threading.Condition()
         self.closed = False
         self.dropped = False  # by the server: its requests are not run any more
+        self.finished = threading.Event()  # its worker has ended: nothing reads its requests any more
+        self._users = 2  # the reader and the writer: the last to end closes the socket
 
     def __repr__(self) -> str:
         return f"INDI client {self.address[0]}:{self.address[1]}"
@@ -97,19 +99,31 @@ class _Client:
 
     def write(self) -> None:
         """The writer thread: send what is queued until the connection closes."""
-        while True:
-            with self._ready:
-                while not self._queue and not self.closed:
-                    self._ready.wait()
-                if self.closed:
+        try:
+            while True:
+                with self._ready:
+                    while not self._queue and not self.closed:
+                        self._ready.wait()
+                    if self.closed:
+                        return
+                    buffer = self._queue.popleft()
+                    self._queued -= len(buffer)
+                try:
+                    self.sock.sendall(buffer)
+                except OSError:
+                    self.close()
                     return
-                buffer = self._queue.popleft()
-                self._queued -= len(buffer)
-            try:
-                self.sock.sendall(buffer)
-            except OSError:
-                self.close()
-                return
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """The reader or the writer is done with the socket; the last one closes it (a descriptor closed
+        under a thread still using it could be reused by another connection)."""
+        with self._ready:
+            self._users -= 1
+            last = self._users == 0
+        if last:
+            self.sock.close()
 
     def close(self) -> None:
         with self._ready:
@@ -234,20 +248,30 @@ class IndiServer:
         requests: queue.Queue = queue.Queue(maxsize=64)  # bounded: a flood waits in the client's socket
         threading.Thread(target=self._work, args=(client, requests), name=f"{threading.current_thread().name} work",
                          daemon=True).start()
-        ending: object = None
+        def put(item: object) -> bool:
+            while not client.finished.is_set():
+                try:
+                    requests.put(item, timeout=0.5)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        ending: object = _END
         try:
             while not client.closed:
                 data = client.sock.recv(1 << 16)
                 if not data:
                     break
-                for element in stream.feed(data):
-                    requests.put(element)
+                if not all(put(element) for element in stream.feed(data)):
+                    break
         except IndiProtocolError as exc:
             ending = exc
         except OSError:
             pass
         finally:
-            requests.put(ending if ending is not None else _END)
+            put(ending)
+            client.release()
 
     def _work(self, client: _Client, requests: queue.Queue) -> None:
         """Run a client's requests in turn, then close it (with the reason, when its stream was refused)."""
@@ -268,6 +292,7 @@ class IndiServer:
         except Exception:  # a request that breaks the server's own code must not leave the client half-open
             log.exception("%r: closed", client)
         finally:
+            client.finished.set()
             client.close()
             with self._lock:
                 if client in self._clients:
