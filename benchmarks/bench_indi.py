@@ -17,6 +17,14 @@ runs it. The issue names ``indi_setprop -w``; indi-bin 1.9.9's indi_setprop
 has no ``-w`` (it sends and leaves), so it is timed without the wait that
 ours includes. Target: within 1.2x of it; the floor is shown.
 
+(3) Our INDI server (toros-devices' INDI face) beside indiserver, both
+serving a 4k frame to the same stock client, ``indi_getprop -m``: from the
+exposure's trigger to the file written, and the part of it after the
+server reported the exposure done (``CCD_EXPOSURE`` Ok, as a second client
+without BLOBs sees it), which is the BLOB's encoding, transfer and saving:
+the servers' share, each simulator's own time to make the image left out.
+No target was set (issue 27 names none for publishing); shown.
+
 Run: ``.venv/bin/python benchmarks/bench_indi.py [--size 4096] [--repeat 5] [--quick]``
 """
 
@@ -49,10 +57,17 @@ def set_up(link, size: int) -> None:
     link.set("POLLING_PERIOD", {"PERIOD_MS": 20})
 
 
-def getprop_time(port: str, control) -> float:
+def getprop_time(port: str, control, device: str = DEVICE) -> float:
     """Trigger (by ``control``) to ``indi_getprop -m``'s "Wrote ...fits"."""
+    return getprop_times(port, control, device)[1]
+
+
+def getprop_times(port: str, control, device: str = DEVICE, host: str = "localhost") -> tuple[float, float]:
+    """Trigger (by ``control``) to ``CCD_EXPOSURE`` Ok as ``control`` sees it, and to ``indi_getprop -m``'s
+    "Wrote ...fits"."""
     folder = tempfile.mkdtemp(prefix="toros-getprop-")
-    process = subprocess.Popen(["indi_getprop", "-p", port, "-m", "-v", "-t", "600", f"{DEVICE}.CCD1.CCD1"],
+    process = subprocess.Popen(["indi_getprop", "-h", host, "-p", port, "-m", "-v", "-t", "600",
+                                f"{device}.CCD1.CCD1"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=folder)
     asked, wrote = threading.Event(), threading.Event()
 
@@ -68,11 +83,15 @@ def getprop_time(port: str, control) -> float:
         if not asked.wait(10):
             raise RuntimeError("indi_getprop did not enable BLOBs in 10 s")
         time.sleep(0.3)  # its enableBLOB reaches the server
+        answered, _ = control.answers("CCD_EXPOSURE")
         t0 = time.perf_counter()
         control.send("CCD_EXPOSURE", {"CCD_EXPOSURE_VALUE": 0.01})
+        control.wait_until(lambda: control.answers("CCD_EXPOSURE")[0] > answered and
+                           control.state("CCD_EXPOSURE") == "Ok", 60, "the exposure's Ok")
+        done = time.perf_counter() - t0
         if not wrote.wait(60):
             raise RuntimeError("indi_getprop wrote no BLOB in 60 s")
-        return time.perf_counter() - t0
+        return done, time.perf_counter() - t0
     finally:
         process.kill()
         process.wait()
@@ -94,6 +113,31 @@ def frame_times(address: str, port: str, control, repeat: int) -> tuple[list[flo
             frame = camera.expose(0.01)
             ours.append(time.perf_counter() - t0)
     return ours[1:], theirs[1:], (frame.data.shape, str(frame.data.dtype))
+
+
+def server_times(port: str, control, device: str, repeat: int, host: str = "localhost") -> tuple[float, float]:
+    """Medians of trigger -> file, and of exposure Ok -> file (the server's BLOB and the client's saving)."""
+    runs = [getprop_times(port, control, device, host) for _ in range(repeat + 1)][1:]
+    return statistics.median(w for _, w in runs), statistics.median(w - d for d, w in runs)
+
+
+def published_camera(size: int):
+    """Our simulated camera published by our INDI server, as toros-devices does; (stop, port)."""
+    from tests.rigs import NIGHT
+    from torosdrivers.alpaca.members import members_for
+    from torosdrivers.indi.published import publish
+    from torosdrivers.indi.server import IndiServer as OurIndiServer
+    from torosdrivers.simulators import SimulatedObservatory
+
+    obs = SimulatedObservatory(time_scale=1000.0, seed=7, start=NIGHT, width=size, height=size)
+    obs.connect()  # all of it: the camera's header reads the mount, wheel and focuser
+    server = OurIndiServer(publish([members_for(obs.camera, "bench")]), port=0, poll_interval=0.02).start()
+
+    def stop() -> None:
+        server.stop()
+        obs.disconnect()
+
+    return stop, str(server.port)
 
 
 def round_trips(link, repeat: int) -> list[float]:
@@ -171,9 +215,20 @@ def main() -> None:
         floor = floor_round_trips(host, int(port), args.repeat * 20)
         setprop = setprop_times(port, args.repeat * 4)
         ours, theirs, (shape, dtype) = frame_times(server.address, port, control, args.repeat)
+        control.connect_device()  # IndiCamera's disconnect sent CONNECTION DISCONNECT, for every client
+        control.wait_until(lambda: control.has("CCD1"), 10, "the driver's CCD1 again")
+        indiserver_total, indiserver_blob = server_times(port, control, DEVICE, args.repeat)
         control.close()
     finally:
         server.stop()
+    stop, our_port = published_camera(args.size)
+    try:
+        control = IndiLink(f"127.0.0.1:{our_port}", "TOROS Camera", timeout=60)
+        control.open()
+        published_total, published_blob = server_times(our_port, control, "TOROS Camera", args.repeat, "127.0.0.1")
+        control.close()
+    finally:
+        stop()
 
     mb = args.size * args.size * 2 / 2**20
     t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
@@ -186,12 +241,18 @@ def main() -> None:
     print(f"  bare socket (the protocol's floor)                     {rt_floor * 1000:7.2f} ms")
     print(f"  indi_setprop (sends, does not wait), median of {len(setprop):<3d}    {rt_setprop * 1000:7.2f} ms")
     print(f"  IndiLink.set                                           {rt_ours * 1000:7.2f} ms")
+    print(f"serving a {args.size}x{args.size} frame to indi_getprop -m, median of {args.repeat}: trigger -> file "
+          "(after the server's Ok: BLOB out, and saved)")
+    print(f"  indiserver + indi_simulator_ccd (C)                    {indiserver_total:7.3f} s  ({indiserver_blob:.3f} s)")
+    print(f"  toros-devices' INDI face + our simulated camera        {published_total:7.3f} s  ({published_blob:.3f} s)")
     print("ratios and targets:")
     checks = [
         (f"frame: ours / indi_getprop = {t_ours / t_theirs:.2f} (<= 1.2)", t_ours <= 1.2 * t_theirs),
         (f"round trip: ours / indi_setprop = {rt_ours / rt_setprop:.2f} (<= 1.2)", rt_ours <= 1.2 * rt_setprop),
         (f"round trip: ours / bare socket = {rt_ours / rt_floor:.1f} (shown: Python's asyncio thread hop and "
          f"indipyclient's parsing against no parsing at all)", True),
+        (f"serving a frame after Ok: our INDI server / indiserver = {published_blob / indiserver_blob:.2f} "
+         "(shown: no target)", True),
     ]
     for text, ok in checks:
         print(f"  {verdict(ok)} {text}")
