@@ -1,0 +1,8 @@
+"""Gravitational-wave alerts to galaxies to observe (issue 26): the sky map (`skymap`) and the ranking of a
+galaxy catalogue against it, grouped into telescope pointings (`galaxies`); whole-array, usable from a script.
+"""
+
+from .galaxies import Catalogue, Pointing, Ranking, pointings, rank
+from .skymap import SkyMap, SkyMapError
+
+__all__ = ["Catalogue", "Pointing", "Ranking", "SkyMap", "SkyMapError", "pointings", "rank"]
