@@ -332,7 +332,7 @@ class IndiServer:
                 buffers = [(self._connection(client, device) if vector.name == "CONNECTION" else vector)
                            .define(device.name) for vector in device.vectors.values()
                            if vector_name in (None, vector.name)]
-            client.send(*buffers)
+                client.send(*buffers)  # under the lock: no update read after them reaches the client before
 
     @staticmethod
     def _connection(client: _Client, device: Published) -> Vector:
@@ -377,7 +377,7 @@ class IndiServer:
         try:
             values = new_values(element, vector)
             said = device.apply(vector, values, client.id)
-        except (IndiProtocolError, DriverError) as exc:
+        except (IndiProtocolError, DriverError, ValueError) as exc:  # ValueError: astropy's, on odd coordinates
             text = str(exc) if device.name in str(exc) else f"{device.name}: {exc}"
             log.info("%r: %s", client, text)
             device.failed(vector, text)
