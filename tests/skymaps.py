@@ -60,3 +60,22 @@ def synthetic_catalogue(n: int = 1_000_000, seed: int = 7) -> Catalogue:
     distance = 500.0 * rng.uniform(0, 1, n) ** (1 / 3) + 1.0
     absolute = rng.normal(-20.0, 1.2, n)
     return Catalogue(ra, dec, distance, absolute + 5 * np.log10(distance) + 25, np.arange(n).astype(str))
+
+
+def alert(superevent_id: str = "MS261130a", alert_type: str = "PRELIMINARY", *, skymap: Table | None = None,
+          significant: bool = True, far: float = 3e-10) -> dict:
+    """An IGWN alert built to igwn-gwalert-schema 1.3, with the test's sky map in base64."""
+    import base64
+
+    event = None
+    if alert_type != "RETRACTION":
+        sky = blob_map() if skymap is None else skymap
+        event = {"time": "2026-11-30T03:00:00.000Z", "far": far, "significant": significant,
+                 "instruments": ["H1", "L1", "V1"], "group": "CBC", "pipeline": "gstlal", "search": "AllSky",
+                 "classification": {"BNS": 0.95, "NSBH": 0.03, "BBH": 0.0, "Terrestrial": 0.02},
+                 "properties": {"HasNS": 1.0, "HasRemnant": 0.99, "HasMassGap": 0.0},
+                 "duration": None, "central_frequency": None,
+                 "skymap": base64.b64encode(fits_bytes(sky)).decode()}
+    return {"alert_type": alert_type, "time_created": "2026-11-30T03:00:30Z", "superevent_id": superevent_id,
+            "urls": {"gracedb": f"https://gracedb.ligo.org/superevents/{superevent_id}/view/"},
+            "event": event, "external_coinc": None}
