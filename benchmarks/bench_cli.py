@@ -66,7 +66,9 @@ def main() -> None:
         args.targets, repeat = 40, 1
     with tempfile.TemporaryDirectory(prefix="toros-bench-cli-") as tmp:
         folder = Path(tmp)
-        night = Night(folder, Simulator={"Time Scale": 1.0})
+        # No CCD set point: at time scale 1 the order handed on would cool the camera for minutes of real time,
+        # and the stop lets the step under way end (a CI run waited 4 minutes here)
+        night = Night(folder, Simulator={"Time Scale": 1.0}, Telescope={"CCD Set Point": None})
         try:
             night.proxy.front_desk({"ID": "tl", "WOType": "Target List", "Filter": "V", "Exposure Time": 60.0,
                                     "Targets": _galaxies(args.targets, ra=(280, 330))})
