@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 ## test: run the whole test suite (what CI runs), on four workers (a file's tests stay on one). Four on two
 ##       cores: many tests wait on a simulated night, a real-time line or an INDI simulator's own pace, not
-##       the CPU (4:52 on a fresh clone; 5:10-5:40 on three)
+##       the CPU (5:35-6:04 on a fresh clone with the INDI and alerts tests of 2026-12-01)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 4 --dist loadfile
 

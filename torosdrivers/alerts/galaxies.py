@@ -79,10 +79,8 @@ class Catalogue:
 
         def col(*names: str) -> np.ndarray:
             for name in names:
-                if name.lower() in columns:
-                    return np.asarray(table[columns[name.lower()]].filled(np.nan)
-                                      if hasattr(table[columns[name.lower()]], "filled")
-                                      else table[columns[name.lower()]], dtype=np.float64)
+                if name.lower() in columns:  # an empty cell (a masked one) reads as NaN
+                    return np.ma.filled(np.ma.asarray(table[columns[name.lower()]], dtype=np.float64), np.nan)
             raise ValueError(f"catalogue {path}: no {names[0]} column (it has {', '.join(table.colnames)})")
 
         ra, dec, dist, mag = col("RA", "ra_deg"), col("Dec", "dec_deg"), col("d_L", "dist", "distance"), \

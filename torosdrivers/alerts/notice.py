@@ -87,19 +87,16 @@ class Alert:
             data = message
         if not isinstance(data, dict):
             raise AlertError(f"the alert: a JSON {type(data).__name__}; expected an object")
-        errors = sorted(_validator().iter_errors(data), key=lambda e: (len(list(e.absolute_path)), e.message))
-        if errors:
-            from jsonschema.exceptions import best_match
+        from jsonschema.exceptions import best_match
 
-            error = best_match(errors)
+        error = best_match(_validator().iter_errors(data))  # None when valid
+        if error is not None:
             raise AlertError(f"{_where(error)}: {error.message} (IGWN alert schema)")
+        # The schema requires time_created, but does not check its format; astropy does
         try:
-            created = Time(data["time_created"], format="isot", scale="utc") if "time_created" in data else None
+            created = Time(data["time_created"].rstrip("Z"), format="isot", scale="utc")
         except ValueError:
             raise AlertError(f"time_created: {data['time_created']!r}: expected an ISO 8601 time") from None
-        for needed in ("superevent_id", "alert_type"):
-            if needed not in data:
-                raise AlertError(f"{needed}: missing (IGWN alert schema)")
         event = data.get("event") or {}
         skymap = None
         if event.get("skymap"):

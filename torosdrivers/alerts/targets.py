@@ -43,7 +43,7 @@ def target_list(alert: Alert, fields: list[Pointing], *, filter: str, exposure_t
         raise ValueError(f"{alert.superevent_id}: a RETRACTION has nothing to observe")
     if not fields:
         raise ValueError(f"{alert.superevent_id}: no pointings to observe")
-    stamp = alert.time_created.utc.strftime("%Y%m%dT%H%M%S") if alert.time_created is not None else "undated"
+    stamp = alert.time_created.utc.strftime("%Y%m%dT%H%M%S")
     order_id = f"{alert.superevent_id}-{alert.alert_type}-{stamp}"[:MAX_ID]
     base = alert.superevent_id[:MAX_NAME - 4]
     return {

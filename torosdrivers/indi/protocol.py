@@ -24,13 +24,11 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-__all__ = ["KINDS", "STATES", "IndiProtocolError", "IndiStream", "Member", "Vector", "blob_message", "message",
-           "parse_number", "timestamp"]
+__all__ = ["KINDS", "IndiProtocolError", "IndiStream", "Member", "Vector", "blob_message", "message",
+           "new_values", "parse_number", "timestamp"]
 
-#: INDI property states.
-STATES = ("Idle", "Ok", "Busy", "Alert")
 #: Vector kinds, as they appear in the element names (``defNumberVector``, ``oneNumber``...).
 KINDS = ("Number", "Switch", "Text", "Light", "BLOB")
 
@@ -286,12 +284,3 @@ def new_values(element: ET.Element, vector: Vector) -> dict[str, Any]:
     if vector.kind == "Switch" and vector.rule != "AnyOfMany" and list(values.values()).count("On") > 1:
         raise IndiProtocolError(f"{where}: more than one switch On ({vector.rule})")
     return values
-
-
-def switch_on(values: dict[str, Any], vector: Vector) -> str | None:
-    """The switch a OneOfMany/AtMostOne request turns On (members it leaves out keep their state)."""
-    on = [name for name, value in values.items() if value == "On"]
-    if on:
-        return on[0]
-    rest: Iterable[str] = (m.name for m in vector.members if m.name not in values and m.value == "On")
-    return next(iter(rest), None)

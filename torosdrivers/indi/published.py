@@ -36,12 +36,14 @@ from .._version import __version__
 from ..alpaca.members import CameraMembers, Members
 from ..ccd.base import Camera, CameraState
 from ..ccd.filterwheel import FilterWheel
+from ..ccd.frame import Frame
 from ..coords import epoch_to_icrs, icrs_to_epoch
 from ..dome.base import Dome, ShutterState
 from ..errors import DriverError, InvalidValueError
 from ..focuser.base import Focuser
 from ..mount.base import Mount
 from ..weather.base import ObservingConditions, SafetyMonitor
+from ..weather.indi import PARAMETERS
 from .protocol import Member, Vector
 
 __all__ = ["Published", "publish", "PublishedCamera", "PublishedDome", "PublishedFilterWheel", "PublishedFocuser",
@@ -149,8 +151,9 @@ class Published:
             self.alerts[vector.name] = text
             vector.state = "Alert"
 
-    def blob(self) -> tuple[str, str, bytes, str] | None:
-        """A BLOB to send now (vector, member, bytes, format), once (subclasses)."""
+    def blob(self) -> tuple[str, str, Callable[[], bytes | memoryview], str] | None:
+        """A BLOB to send now, once (subclasses): vector, member, a function that encodes it (called only
+        when a client takes BLOBs), format."""
         return None
 
     @staticmethod
@@ -173,7 +176,7 @@ class PublishedCamera(Published):
         c = self.device
         (w, h), (px, py) = c.sensor_size, c.pixel_size.to_value(u.um)
         self._exposing: float | None = None  # seconds, while an exposure a client here started runs
-        self._image: bytes | None = None
+        self._image: Frame | None = None  # the finished frame, until `blob` takes it
         self._set_point: float | None = None
         self._add(_numbers("CCD_INFO", "CCD Information", "Image Info", [
             ("CCD_MAX_X", "Max. Width", "%4.0f", 1, 16000, 0, w), ("CCD_MAX_Y", "Max. Height", "%4.0f", 1, 16000, 0, h),
@@ -214,10 +217,8 @@ class PublishedCamera(Published):
                 self._exposing = None
                 self.alerts["CCD_EXPOSURE"] = f"{c.name}: the exposure failed (the camera is in its Error state)"
             elif self.members.frame is not None or c.image_ready:
-                frame = self.members.image()  # kept there too, for an Alpaca client that asks
-                buffer = io.BytesIO()
-                frame.to_hdu().writeto(buffer)
-                self._image, self._exposing = buffer.getvalue(), None
+                # Read here to end the exposure (and kept there too, for an Alpaca client that asks)
+                self._image, self._exposing = self.members.image(), None
                 exposure.state, exposure["CCD_EXPOSURE_VALUE"] = "Ok", 0.0
             else:
                 exposure.state = "Busy"
@@ -240,10 +241,19 @@ class PublishedCamera(Published):
                 v["CCD_COOLER_POWER"]["CCD_COOLER_VALUE"] = float(c.cooler_power)
                 v["CCD_COOLER_POWER"].state = "Ok"
 
-    def blob(self) -> tuple[str, str, bytes, str] | None:
+    def blob(self) -> tuple[str, str, Callable[[], bytes | memoryview], str] | None:
+        """The finished frame as a FITS file, encoded only if a client takes it."""
         with self.lock:
-            image, self._image = self._image, None
-        return None if image is None else ("CCD1", "CCD1", image, ".fits")
+            frame, self._image = self._image, None
+        if frame is None:
+            return None
+
+        def encode() -> memoryview:
+            buffer = io.BytesIO()
+            frame.to_hdu().writeto(buffer)
+            return buffer.getbuffer()  # no copy of the file
+
+        return "CCD1", "CCD1", encode, ".fits"
 
     def new_ccd_exposure(self, vector: Vector, values: dict, client: int) -> None:
         """Start an exposure with the held binning, frame and frame type; Busy until the BLOB is sent."""
@@ -587,17 +597,6 @@ class PublishedFocuser(Published):
 
 
 # -- weather (INDI::Weather) ---------------------------------------------------------------------------------
-#: ASCOM sensor -> (``WEATHER_PARAMETERS`` member, INDI unit per ASCOM unit).
-WEATHER = {
-    "CloudCover": ("WEATHER_CLOUD_COVER", 1.0), "DewPoint": ("WEATHER_DEWPOINT", 1.0),
-    "Humidity": ("WEATHER_HUMIDITY", 1.0), "Pressure": ("WEATHER_PRESSURE", 1.0),
-    "RainRate": ("WEATHER_RAIN_HOUR", 1.0), "SkyBrightness": ("WEATHER_SKY_BRIGHTNESS", 1.0),
-    "SkyTemperature": ("WEATHER_SKY_TEMPERATURE", 1.0), "Temperature": ("WEATHER_TEMPERATURE", 1.0),
-    "WindDirection": ("WEATHER_WIND_DIRECTION", 1.0), "WindGust": ("WEATHER_WIND_GUST", 3.6),  # m/s -> kph
-    "WindSpeed": ("WEATHER_WIND_SPEED", 3.6),
-}
-
-
 class PublishedWeather(Published):
     """One INDI weather device from a safety monitor and/or a weather station.
 
@@ -621,15 +620,17 @@ class PublishedWeather(Published):
             self._add(Vector("Light", "WEATHER_STATUS", "Status", "Parameters",
                              [Member("SAFETY_MONITOR", self.monitor.name, "Idle")]))
         if self.station is not None:
-            sensors = []
-            for ascom, (member, factor) in WEATHER.items():
+            # The INDI backend's own table (`torosdrivers.weather.indi.PARAMETERS`), read the other way
+            self._sensors = []
+            for ascom, (member, to_ascom) in PARAMETERS.items():
                 try:
                     self.station.condition(ascom)
                 except DriverError:
                     continue
-                sensors.append((member, ascom, "%6.2f", -1e6, 1e6, 0, 0.0))
-            self._sensors = {m[0]: (m[1], WEATHER[m[1]][1]) for m in sensors}
-            self._add(_numbers("WEATHER_PARAMETERS", "Parameters", "Parameters", sensors, perm="ro"))
+                self._sensors.append((member, ascom, 1.0 / to_ascom))
+            self._add(_numbers("WEATHER_PARAMETERS", "Parameters", "Parameters",
+                               [(member, ascom, "%6.2f", -1e6, 1e6, 0, 0.0) for member, ascom, _ in self._sensors],
+                               perm="ro"))
             self._add(_switches("WEATHER_REFRESH", "Weather", MAIN, [("REFRESH", "Refresh")], None, "OneOfMany"))
 
     def read(self) -> None:
@@ -640,8 +641,8 @@ class PublishedWeather(Published):
             v["WEATHER_STATUS"].state = light
         if self.station is not None:
             params = v["WEATHER_PARAMETERS"]
-            for member, (ascom, factor) in self._sensors.items():
-                params[member] = float(self.station.condition(ascom).value) * factor
+            for member, ascom, to_indi in self._sensors:
+                params[member] = float(self.station.condition(ascom).value) * to_indi
             params.state = "Ok"
 
     def new_weather_refresh(self, vector: Vector, values: dict, client: int) -> None:

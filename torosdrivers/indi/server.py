@@ -422,10 +422,10 @@ class IndiServer:
             if buffers:
                 self._broadcast(device, buffers)
             if blob is not None:  # after the update that ends the exposure, as INDI::CCD sends it
-                vector_name, member, data, fmt = blob
+                vector_name, member, encode, fmt = blob
                 with self._lock:
                     takers = [c for c in self._clients if c.blob_mode(device.name, vector_name) in ("Also", "Only")]
-                if takers:
-                    parts = blob_message(device.name, vector_name, member, data, fmt)
+                if takers:  # encoded once for all of them, and not at all when nobody takes BLOBs
+                    parts = blob_message(device.name, vector_name, member, encode(), fmt)
                     for client in takers:
                         client.send(*parts)
