@@ -155,6 +155,8 @@ def test_an_indi_weather_device_as_safety_monitor_and_station(weather_server, tm
         assert station.temperature == 15 * u.deg_C and station.rain_rate == 0 * u.mm / u.hour
         with pytest.raises(UnsupportedError, match="no CloudCover sensor"):
             _ = station.cloud_cover
+        # The simulator defines WEATHER_CONTROL after the vectors the backends wait for
+        station._link.wait_until(lambda: station._link.has("WEATHER_CONTROL"), 10, "WEATHER_CONTROL defined")
         station._link.set("WEATHER_CONTROL", {"Precip": 5, "Wind": 36})
         station.refresh()
         monitor._link.wait_until(lambda: not monitor.is_safe, 10, "unsafe")
