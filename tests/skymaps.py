@@ -79,3 +79,9 @@ def alert(superevent_id: str = "MS261130a", alert_type: str = "PRELIMINARY", *, 
     return {"alert_type": alert_type, "time_created": "2026-11-30T03:00:30Z", "superevent_id": superevent_id,
             "urls": {"gracedb": f"https://gracedb.ligo.org/superevents/{superevent_id}/view/"},
             "event": event, "external_coinc": None}
+
+
+def write_catalogue(path, catalogue: Catalogue) -> None:
+    """The catalogue as a FITS table with GLADE+'s column names (RA, Dec, d_L, B, GWGC)."""
+    Table({"GWGC": catalogue.name, "RA": catalogue.ra, "Dec": catalogue.dec, "d_L": catalogue.distance,
+           "B": catalogue.magnitude}).write(str(path), overwrite=True)

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "Telescope Address": {"IP": "127.0.0.1", "Port": 9002},
     "Dome Address": {"IP": "127.0.0.1", "Port": 9003},
     "Scheduler Address": {"IP": "127.0.0.1", "Port": 9004},
+    "Alerts Address": {"IP": "127.0.0.1", "Port": 9005},
     "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": 11111, "Discovery": False,
                       "INDI Port": None},
     "Logging": {"File": str(_HOME / "logs" / "toros.log"), "Log Level": "INFO", "Wire Trace": False},
@@ -52,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
     "Scheduler": {"Default Priority": 5.0, "Probability Scale": 10.0, "Priority Rules": [], "Minimum Altitude": 30.0,
                   "Maximum Airmass": 2.0, "Moon Separation": 30.0, "Slew Rate": 3.0, "Settle": 10.0,
                   "Filter Change": 15.0, "Readout": 5.0, "Max Request Bytes": 4 * 2**20},
+    "Alerts": {"Catalogue": "", "Magnitude": "B", "Folder": "", "Events": ["real"], "Pointings": 20,
+               "Field of View": 1.0, "Credible Level": 0.9, "Time Critical": "significant",
+               "Rules": [{"Filter": "R", "Exposure Time": 60.0, "Number of Exposures": 1}],
+               "Kafka": False, "Kafka Credentials": "", "Kafka Domain": "gcn.nasa.gov", "Kafka Servers": "",
+               "Kafka Topic": "igwn.gwalert", "Kafka Group": "toros", "Kafka From": "latest", "Max Alert Bytes": 16 * 2**20},
     "Simulator": {"Time Scale": 100.0, "Size": 1024, "Seed": 0, "Start": "", "Weather": [], "Slaving Dome": False,
                   "State File": None, "Catalogue": "auto", "Mount Errors": 0.0, "Optics": False},
     "Acquisition": {"Enabled": "auto", "Tolerance": 10.0, "Exposure": 5.0, "Max Corrections": 2,
@@ -105,7 +111,7 @@ class Config:
         return self.data[key]
 
     def address(self, service: str) -> tuple[str, int]:
-        """``(IP, Port)`` of ``"Preprocessor"``, ``"Telescope"``, ``"Dome"`` or ``"Scheduler"``."""
+        """``(IP, Port)`` of ``"Preprocessor"``, ``"Telescope"``, ``"Dome"``, ``"Scheduler"`` or ``"Alerts"``."""
         section = self.data[f"{service} Address"]
         return str(section["IP"]), int(section["Port"])
 

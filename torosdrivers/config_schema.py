@@ -214,6 +214,30 @@ def _offsets(value: Any) -> str | None:
     return None if ok else "expected filter name: steps (whole numbers), e.g. {V: 0, R: 35}"
 
 
+def _optional_folder(value: Any) -> str | None:
+    return None if value == "" else _folder(value)
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "expected text (empty for the default)"
+
+
+def _events(value: Any) -> str | None:
+    kinds = ("real", "mock", "test")
+    ok = isinstance(value, list) and all(v in kinds for v in value) and len(set(value)) == len(value)
+    return None if ok else f"expected a list of the event kinds acted upon, of {list(kinds)} (e.g. [real])"
+
+
+def _alert_rules(value: Any) -> str | None:
+    from torosdrivers.alerts.rules import rules_from_config
+
+    try:
+        rules_from_config(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 _ADDRESS = {"IP": _ip, "Port": _port}
 
 #: Each section's keys and their checks; a section given as a check is one value.
@@ -222,6 +246,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     "Telescope Address": _ADDRESS,
     "Dome Address": _ADDRESS,
     "Scheduler Address": _ADDRESS,
+    "Alerts Address": _ADDRESS,
     "Device Server": {"Enabled": _bool, **_ADDRESS, "Discovery": _bool, "INDI Port": _optional(_port)},
     "Web": {**_ADDRESS, "Allow Orders": _bool, "Refresh": _number(0.05, 60), "Stale After": _number(1, 3600),
             "Users File": _file(must_exist=True, optional=True)},
@@ -230,6 +255,14 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
                   "Moon Separation": _number(0, 180), "Slew Rate": _number(0, 90, above=True),
                   "Settle": _number(0, 3600), "Filter Change": _number(0, 3600), "Readout": _number(0, 3600),
                   "Max Request Bytes": _number(1024, 64 * 2**20, integer=True)},
+    "Alerts": {"Catalogue": _file(must_exist=True, optional=True), "Magnitude": _words("B", "K", fold=False),
+               "Folder": _optional_folder, "Events": _events, "Pointings": _number(1, 5000, integer=True),
+               "Field of View": _number(0, 30, above=True), "Credible Level": _number(0.5, 0.999),
+               "Time Critical": _words("significant", "always", "never"), "Rules": _alert_rules,
+               "Kafka": _bool, "Kafka Credentials": _secret(token=True), "Kafka Domain": _text,
+               "Kafka Servers": _optional_text, "Kafka Topic": _text, "Kafka Group": _text,
+               "Kafka From": _words("latest", "earliest"),
+               "Max Alert Bytes": _number(1024, 256 * 2**20, integer=True)},
     "Logging": {"File": _file(), "Log Level": _words("DEBUG", "INFO", "WARNING", "ERROR"), "Wire Trace": _bool},
     "Database": {"Journal": _file(), "Catalog": _file()},
     "Data Directory": _folder,
@@ -345,8 +378,8 @@ def _agreement(data: dict[str, Any]) -> list[str]:
             problems.append(f"Safety: Sun Close Altitude {high:g} is below Sun Open Altitude {low:g}: the dome "
                             "would close as soon as it opened")
     taken: dict[tuple[str, int], str] = {}
-    for section in ("Preprocessor Address", "Telescope Address", "Dome Address", "Scheduler Address", "Device Server",
-                    "Web"):
+    for section in ("Preprocessor Address", "Telescope Address", "Dome Address", "Scheduler Address",
+                    "Alerts Address", "Device Server", "Web"):
         entry = data.get(section)
         if not isinstance(entry, dict) or _ip(entry.get("IP")) or _port(entry.get("Port")) or \
                 (section == "Device Server" and entry.get("Enabled") is False):
@@ -355,6 +388,12 @@ def _agreement(data: dict[str, Any]) -> list[str]:
         if where in taken:
             problems.append(f"{section}: port {where[1]} on {where[0]} is {taken[where]}'s too; give each its own")
         taken.setdefault(where, section)
+    alerts = data.get("Alerts")
+    if isinstance(alerts, dict) and alerts.get("Kafka") is True and not alerts.get("Kafka Credentials") \
+            and not alerts.get("Kafka Servers"):
+        problems.append("Alerts: Kafka is on but Kafka Credentials is empty: GCN needs the client_id and "
+                        "client_secret it gave (a file of the two lines), or name a broker of your own in "
+                        "Kafka Servers")
     server, security = data.get("Device Server"), data.get("Security")
     if isinstance(server, dict) and server.get("INDI Port") is not None and not _port(server["INDI Port"]) \
             and not _ip(server.get("IP")) and server.get("Enabled") is not False:

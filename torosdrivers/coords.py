@@ -28,6 +28,7 @@ __all__ = [
     "sun_altitude",
     "local_sidereal_degrees",
     "separation",
+    "in_field",
     "moon_altaz_and_phase",
     "TOROS_SITE",
     "configure_iers",
@@ -242,6 +243,15 @@ def separation(ra1, dec1, ra2, dec2) -> np.ndarray:
     ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=np.float64)) for x in (ra1, dec1, ra2, dec2))
     h = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
+
+
+def in_field(ra, dec, centre_ra: float, centre_dec: float, field_of_view: float) -> np.ndarray:
+    """Which of the places (degrees) fall in the square field of ``field_of_view`` degrees at the centre
+    (aligned with RA and Dec; the RA offset shrunk by cos(Dec), as a camera sees it)."""
+    half = field_of_view / 2.0
+    ra, dec = np.asarray(ra, dtype=np.float64), np.asarray(dec, dtype=np.float64)
+    d_ra = (ra - centre_ra + 180.0) % 360.0 - 180.0
+    return (np.abs(dec - centre_dec) <= half) & (np.abs(d_ra) * np.cos(np.radians(dec)) <= half)
 
 
 def local_sidereal_degrees(time: Time, site: EarthLocation) -> float | np.ndarray:

@@ -1,4 +1,5 @@
-"""``toros-telescope``, ``toros-dome``, ``toros-preprocessor``, ``toros-scheduler``: run one daemon until stopped.
+"""``toros-telescope``, ``toros-dome``, ``toros-preprocessor``, ``toros-scheduler``, ``toros-alerts``: run one
+daemon until stopped.
 
 Each takes ``--config PATH`` (else ``$TOROS_CONFIG``, else
 ``/etc/toros/toros.conf.yaml``, else the embedded default), logs as
@@ -22,7 +23,7 @@ from torosdrivers.lifecycle import catch_stop, wait_for_stop
 from torosdrivers.daemons.frame.journal import JournalError
 from torosdrivers.daemons.frame.logs import fatal, setup_logging
 
-__all__ = ["main_telescope", "main_dome", "main_preprocessor", "main_scheduler", "port_number", "load_or_explain", "start_process"]
+__all__ = ["main_telescope", "main_dome", "main_preprocessor", "main_scheduler", "main_alerts", "port_number", "load_or_explain", "start_process"]
 
 
 def port_number(text: str) -> int:
@@ -75,6 +76,8 @@ def _serve(kind: str, argv: list[str] | None) -> int:
         from torosdrivers.daemons.services.dome import DomeService as cls
     elif kind == "scheduler":
         from torosdrivers.daemons.services.scheduler import SchedulerService as cls
+    elif kind == "alerts":
+        from torosdrivers.daemons.services.alerts import AlertsService as cls
     else:
         from torosdrivers.daemons.services.preprocessor import PreprocessorService as cls
     try:
@@ -104,6 +107,10 @@ def main_preprocessor(argv: list[str] | None = None) -> int:
 
 def main_scheduler(argv: list[str] | None = None) -> int:
     return _serve("scheduler", argv)
+
+
+def main_alerts(argv: list[str] | None = None) -> int:
+    return _serve("alerts", argv)
 
 
 if __name__ == "__main__":

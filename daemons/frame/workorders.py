@@ -34,7 +34,7 @@ __all__ = [
     "EXAMPLE_OBSERVATION", "EXAMPLE_DOME", "MAX_ID_CHARS", "MAX_DERIVED_ID_CHARS", "MAX_TEXT_CHARS", "DERIVED_ID_SUFFIX", "shorten",
     "NUMERIC_KEYS", "ANGLE_KEYS", "typed_value",
     "SCHEDULING_KEYS", "TARGET_KEYS", "TARGET_LIST_KEYS", "MAX_TARGETS", "Target", "ScheduledOrder",
-    "validate_scheduled",
+    "validate_scheduled", "AlertOrder", "ALERT_KEYS", "validate_alert",
 ]
 
 #: Fault codes.
@@ -494,7 +494,7 @@ TARGET_KEYS = ("Name", "RA", "Dec", "Probability", "Weight", "Filter", "Exposure
                "Window Start", "Window End")
 #: Keys of a Target List work order: many targets at once (a transient follow-up campaign).
 TARGET_LIST_KEYS = COMMON_KEYS + ("Type of job", "Type of object", "Time Critical", "Filter", "Exposure Time",
-                                  "Number of Exposures", "Targets")
+                                  "Number of Exposures", "Targets", "Replaces", "Field of View")
 #: The most targets one Target List may hold.
 MAX_TARGETS = 5000
 
@@ -517,6 +517,8 @@ class ScheduledOrder(Order):
     asked: bool = False
     time_critical: bool = False
     targets: list[Target] = field(default_factory=list)
+    replaces: str = ""  # a Target List whose pending targets this one replaces (an alert's UPDATE)
+    field_of_view: float = 0.0  # degrees: with replaces, a target inside a field it observed is not planned
 
 
 def _flag(wo: dict, key: str) -> bool:
@@ -601,5 +603,45 @@ def validate_scheduled(wo: object, filters: list[str] | None = None) -> Schedule
         weight = _fraction(entry, "Weight", where)
         checked.append(Target(observation, _window(entry, where), probability if probability is not None
                               else weight))
+    replaces = wo.get("Replaces", "")
+    if not isinstance(replaces, str) or len(replaces) > MAX_ID_CHARS or not _printable(replaces) \
+            or replaces == common["id"]:
+        raise _bad("Replaces", replaces, "the ID of an earlier Target List whose pending targets this one replaces")
+    field_of_view = _fraction(wo, "Field of View", "")
+    if field_of_view is not None and not 0 < field_of_view <= 30:
+        raise _bad("Field of View", field_of_view, "the side of the square field in degrees, above 0 and at most 30")
     return ScheduledOrder(**common, asked=wo.get("Priority") is not None, time_critical=_flag(wo, "Time Critical"),
-                          targets=checked)
+                          targets=checked, replaces=replaces, field_of_view=field_of_view or 0.0)
+
+
+@dataclass
+class AlertOrder(Order):
+    """A gravitational-wave alert for the alerts daemon: the IGWN alert, validated and its sky map decoded."""
+
+    alert: Any = None  # torosdrivers.alerts.Alert (imported when an alert comes: jsonschema is slow to load)
+
+
+#: Keys of an Alert work order.
+ALERT_KEYS = COMMON_KEYS + ("Alert", "Source")
+
+
+def validate_alert(wo: object) -> AlertOrder:
+    """Check an ``Alert`` order: ``Alert`` holds the IGWN alert (its JSON text, or the object), checked against
+    igwn-gwalert-schema; ``ID`` may be left out (it is then the alert's: ``<superevent>-<type>-<created>``, so
+    the same alert received twice is one order)."""
+    from torosdrivers.alerts import Alert, AlertError
+    from torosdrivers.alerts.targets import alert_id
+
+    if not isinstance(wo, dict):
+        raise WorkOrderError(f"work order: expected a struct (dictionary), got {type(wo).__name__}")
+    if wo.get("WOType") != "Alert":
+        raise _bad("WOType", wo.get("WOType"), "'Alert' (the alerts daemon's work order)")
+    if "Alert" not in wo:
+        raise _bad("Alert", None, "the IGWN alert: its JSON text as published (igwn-gwalert-schema), or the object")
+    try:
+        alert = Alert.parse(wo["Alert"])
+    except AlertError as exc:
+        raise WorkOrderError(f"Alert: {exc}") from None
+    common = _common({"ID": alert_id(alert), **wo}, "Alert", ALERT_KEYS)
+    _text(wo, "Source")
+    return AlertOrder(**common, alert=alert)

@@ -37,6 +37,7 @@ from astropy.coordinates import SkyCoord
 from astropy.time import Time, TimeDelta
 
 from torosdrivers.config import Config, Devices, build_devices
+from torosdrivers.coords import in_field
 from torosdrivers.errors import NotConnectedError
 from torosdrivers.scheduling import Block, Limits, Overheads, Plan, assign_priority, night_grid, observable, \
     plan_night, rules_from_config
@@ -44,9 +45,10 @@ from torosdrivers.scheduling import Block, Limits, Overheads, Plan, assign_prior
 from torosdrivers.scheduling.sky import chart_data
 from torosdrivers.daemons.frame.security import service_proxy
 from torosdrivers.daemons.frame.service import Service
-from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_SERVER, ScheduledOrder, Target, validate_scheduled
+from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, ScheduledOrder, Target, \
+    validate_scheduled
 
-__all__ = ["SchedulerService", "BlockState"]
+__all__ = ["SchedulerService", "BlockState", "limits_of"]
 
 #: Seconds (real) between two turns of the scheduler.
 TURN = 0.2
@@ -58,6 +60,13 @@ HORIZON_HOURS = 14.0
 _FINAL = ("done", "failed", "unobservable", "cancelled")
 #: Times a block is handed to the telescope before a failure there for a passing cause is final.
 MAX_HAND_ONS = 3
+
+
+def limits_of(config: Config) -> Limits:
+    """When a target may be observed, as the configuration says (the Sun as the safety supervisor opens)."""
+    s = config["Scheduler"]
+    return Limits(sun=float(config["Safety"]["Sun Open Altitude"]), altitude=float(s["Minimum Altitude"]),
+                  airmass=float(s["Maximum Airmass"]), moon_separation=float(s["Moon Separation"]))
 
 
 def _handed_priority(block: "BlockState") -> float:
@@ -114,8 +123,7 @@ class SchedulerService(Service):
         self._own_devices = devices is None  # shared devices (one process, a test) are the lender's to close
         s = config["Scheduler"]
         self.rules = rules_from_config(s["Priority Rules"])
-        self.limits = Limits(sun=float(config["Safety"]["Sun Open Altitude"]), altitude=float(s["Minimum Altitude"]),
-                             airmass=float(s["Maximum Airmass"]), moon_separation=float(s["Moon Separation"]))
+        self.limits = limits_of(config)
         self.overheads = Overheads(slew_rate=float(s["Slew Rate"]), settle=float(s["Settle"]),
                                    filter_change=float(s["Filter Change"]), readout=float(s["Readout"]))
         self.filters: list[str] | None = None
@@ -191,7 +199,17 @@ class SchedulerService(Service):
         raise RuntimeError("the scheduler hands its orders on block by block (work_once); it runs none itself")
 
     def rpc_methods(self) -> list[Callable[..., Any]]:
-        return super().rpc_methods() + [self.plan]
+        return super().rpc_methods() + [self.plan, self.targets]
+
+    def targets(self, order_id: str) -> list[dict[str, Any]]:
+        """Each target of an order as planned and observed so far: ID, Object, RA, Dec, State (pending,
+        dispatched, done, failed, unobservable, cancelled), Telescope Order, Outcome ([] before it is planned)."""
+        if self.journal.get(str(order_id)) is None:
+            raise xmlrpc.client.Fault(FAULT_UNKNOWN_ORDER, f"ID={str(order_id)[:120]!r}: no such work order at the "
+                                                           "scheduler")
+        return [{"ID": b.id, "Object": b.name, "RA": b.ra, "Dec": b.dec, "State": b.state,
+                 "Telescope Order": b.dispatched, "Outcome": b.outcome}
+                for b in list(self.blocks.values()) if b.order == order_id]
 
     def plan(self) -> dict[str, Any]:
         """The current plan: the slots to come, the blocks at the telescope, and the unobservable ones."""
@@ -237,15 +255,40 @@ class SchedulerService(Service):
                 new.append(BlockState(obs.id, order.id, obs.object or order.id, obs.ra, obs.dec, obs.filter,
                                       obs.exposure_time, obs.count, priority, why, target.window,
                                       order.time_critical, user=order.user, job=obs.job))
+            replaced = self._replaced(order, new) if order.replaces else []
             for block in new:
                 self.blocks[block.id] = block
             self._expanded.add(order.id)
-            self._keep(*new, orders=(order.id,))
+            self._keep(*new, *replaced, orders=(order.id,))
             urgent = "; time-critical: handed to the telescope at priority 10 when observable, preempting what " \
                      "runs there" if order.time_critical else ""
             self.journal.start(order.id, f"{len(new)} target(s) planned; priority {order.priority:g}: {new[0].why}"
                                          f"{urgent}")
             self.log.info("%s: %d target(s), priority %g (%s)", order.id, len(new), order.priority, new[0].why)
+
+    def _replaced(self, order, new: list[BlockState]) -> list[BlockState]:
+        """An UPDATE's list replaces the pending targets of the list it names; what is at the telescope or done
+        stays as it is (nothing observed is thrown away, nothing under way is stopped), and with a ``Field of
+        View`` a new target centred in one of those fields is not planned again (it may have been handed on
+        after the list was made)."""
+        row = self.journal.get(order.replaces)
+        if row is not None and row["state"] == "queued":  # not planned yet: nothing of it to keep
+            self.journal.cancel(order.replaces)
+        gone = [b for b in self.blocks.values() if b.order == order.replaces and b.state == "pending"]
+        for block in gone:
+            block.state, block.outcome = "cancelled", f"replaced by {order.id}"
+        kept = [b for b in self.blocks.values() if b.order == order.replaces and b.state in ("dispatched", "done")]
+        if order.field_of_view and kept and new:
+            ra, dec = np.array([b.ra for b in new]), np.array([b.dec for b in new])
+            for old in kept:
+                for i in np.flatnonzero(in_field(ra, dec, old.ra, old.dec, order.field_of_view)):
+                    if new[i].state == "pending":
+                        new[i].state, new[i].outcome = "cancelled", f"its field was observed as {old.id}"
+        if row is None:
+            self.log.warning("%s replaces %s, which this scheduler does not know", order.id, order.replaces)
+        else:
+            self.log.info("%s replaces %s: %d pending target(s) dropped", order.id, order.replaces, len(gone))
+        return gone
 
     def _follow(self, telescope) -> None:
         """How the blocks at the telescope are doing."""
@@ -309,7 +352,8 @@ class SchedulerService(Service):
             details = {"Targets": [{"ID": b.id, "Object": b.name, "State": b.state, "Priority": b.priority,
                                     "Priority Rule": b.why, "Telescope Order": b.dispatched, "Outcome": b.outcome}
                                    for b in mine]}
-            state = "cancelled" if row["cancel_requested"] else ("done" if counts["done"] else "failed")
+            replaced = counts["cancelled"] == len(mine)  # every target dropped by an UPDATE's list
+            state = "cancelled" if row["cancel_requested"] or replaced else ("done" if counts["done"] else "failed")
             self.journal.finish(row["id"], state, result=summary if state == "done" else "",
                                 error="" if state == "done" else summary, details=json.dumps(details))
             self.log.info("%s %s: %s", row["id"], state, summary)

@@ -8,7 +8,7 @@ torosdrivers.daemons.tools.install install``, which
   ``_toros`` on macOS), so nothing runs as root;
 - writes ``/etc/toros/toros.conf.yaml`` (an existing one is kept);
 - writes the units ``/etc/systemd/system/{devices,preprocessor,telescope,
-  dome,scheduler,web}.service``: ``User=toros``, state in ``/var/lib/toros``
+  dome,scheduler,alerts,web}.service``: ``User=toros``, state in ``/var/lib/toros``
   (``StateDirectory``), logs to the journal (``LogsDirectory`` keeps
   ``/var/log/toros`` for the log files of processes run by hand), the file
   system read-only but for those, no home, a private ``/tmp``, no
@@ -39,13 +39,13 @@ from torosdrivers._version import add_version
 
 __all__ = ["SERVICES", "USER", "systemd_unit", "launchd_plist", "install", "uninstall", "main"]
 
-SERVICES = ("devices", "preprocessor", "telescope", "dome", "scheduler", "web")
+SERVICES = ("devices", "preprocessor", "telescope", "dome", "scheduler", "alerts", "web")
 USER = "toros"
 MACOS_USER = "_toros"  # macOS role accounts begin with an underscore
 #: What each unit is ordered after (and wants): the daemons reach their devices through ``devices``, the
 #: telescope hands its nights to the preprocessor, the scheduler its orders to the telescope, the page watches all.
 _AFTER = {"telescope": ("devices", "preprocessor"), "dome": ("devices",), "scheduler": ("devices", "telescope"),
-          "web": ("telescope", "dome", "preprocessor", "scheduler")}
+          "alerts": ("devices", "scheduler"), "web": ("telescope", "dome", "preprocessor", "scheduler", "alerts")}
 #: Units that may open serial ports themselves (the device server; the daemons when it is disabled).
 _SERIAL = ("devices", "telescope", "dome")
 #: Seconds systemd waits on a stop: the telescope lets the exposure under way end (up to an hour, the

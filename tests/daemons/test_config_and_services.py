@@ -198,8 +198,9 @@ def test_systemd_units(tmp_path):
     assert "After=network-online.target devices.service\n" in units["dome"]
     assert "TimeoutStopSec=3720" in units["telescope"]  # an exposure of up to an hour may end
     assert "After=network-online.target devices.service telescope.service" in units["scheduler"]
+    assert "After=network-online.target devices.service scheduler.service" in units["alerts"]
     assert (tmp_path / "etc/toros/toros.conf.yaml").read_text() == shipped_config()
-    assert any("systemctl enable --now devices preprocessor telescope dome scheduler web" in line for line in lines)
+    assert any("systemctl enable --now devices preprocessor telescope dome scheduler alerts web" in line for line in lines)
     if shutil.which("systemd-analyze"):
         (tmp_path / "bin").mkdir(exist_ok=True)
         for name in SERVICES:

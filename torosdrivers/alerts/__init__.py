@@ -3,8 +3,9 @@
 pointings (`galaxies`); whole-array, usable from a script.
 """
 
-from .galaxies import Catalogue, Pointing, Ranking, pointings, rank
+from .galaxies import Catalogue, Pointing, Ranking, in_field, outside, pointings, rank
 from .notice import Alert, AlertError
 from .skymap import SkyMap, SkyMapError
 
-__all__ = ["Alert", "AlertError", "Catalogue", "Pointing", "Ranking", "SkyMap", "SkyMapError", "pointings", "rank"]
+__all__ = ["Alert", "AlertError", "Catalogue", "Pointing", "Ranking", "SkyMap", "SkyMapError", "in_field", "outside",
+           "pointings", "rank"]

@@ -33,9 +33,10 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+from ..coords import in_field
 from .skymap import SkyMap, nested_at_max_level
 
-__all__ = ["Catalogue", "Pointing", "Ranking", "pointings", "rank"]
+__all__ = ["Catalogue", "Pointing", "Ranking", "in_field", "outside", "pointings", "rank"]
 
 
 @dataclass
@@ -132,6 +133,17 @@ class Pointing:
     galaxies: np.ndarray
 
 
+def outside(ranking: Ranking, fields: list[tuple[float, float]], field_of_view: float) -> Ranking:
+    """The ranking without the galaxies inside ``fields`` (centres, degrees): those already observed, or at
+    the telescope, when an UPDATE re-ranks. Probabilities are not renormalised: each stays its share of the
+    event, so what is covered and what is left add up."""
+    keep = np.ones(len(ranking.index), dtype=bool)
+    ra, dec = ranking.catalogue.ra[ranking.index], ranking.catalogue.dec[ranking.index]
+    for c_ra, c_dec in fields:
+        keep &= ~in_field(ra, dec, c_ra, c_dec, field_of_view)
+    return Ranking(ranking.index[keep], ranking.probability[keep], ranking.catalogue)
+
+
 def pointings(ranking: Ranking, field_of_view: float, count: int) -> list[Pointing]:
     """Up to ``count`` square fields of ``field_of_view`` degrees, greedily: the best uncovered galaxy centres
     each, and every candidate inside joins it."""
@@ -139,7 +151,6 @@ def pointings(ranking: Ranking, field_of_view: float, count: int) -> list[Pointi
     ra, dec = cat.ra[ranking.index], cat.dec[ranking.index]
     prob = ranking.probability
     free = np.ones(len(ra), dtype=bool)
-    half = field_of_view / 2.0
     out: list[Pointing] = []
     while len(out) < count:
         left = np.flatnonzero(free)
@@ -147,9 +158,7 @@ def pointings(ranking: Ranking, field_of_view: float, count: int) -> list[Pointi
             break
         best = left[0]  # the ranking is sorted: the first free one is the best
         c_ra, c_dec = ra[best], dec[best]
-        d_ra = (ra[left] - c_ra + 180.0) % 360.0 - 180.0
-        inside = left[(np.abs(dec[left] - c_dec) <= half) &
-                      (np.abs(d_ra) * np.cos(np.radians(dec[left])) <= half)]
+        inside = left[in_field(ra[left], dec[left], c_ra, c_dec, field_of_view)]
         free[inside] = False
         out.append(Pointing(float(c_ra), float(c_dec), float(np.sum(prob[inside])), ranking.index[inside]))
     out.sort(key=lambda p: -p.probability)

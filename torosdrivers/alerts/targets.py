@@ -13,10 +13,16 @@ from __future__ import annotations
 from .galaxies import Pointing
 from .notice import Alert
 
-__all__ = ["target_list"]
+__all__ = ["target_list", "alert_id"]
 
 #: The scheduler's limits (torosdrivers.daemons.frame.workorders): a target's name, a list's ID.
 MAX_NAME, MAX_ID = 16, 92
+
+
+def alert_id(alert: Alert) -> str:
+    """``<superevent>-<alert type>-<time created>``: an alert's own name, the same however often it comes."""
+    stamp = alert.time_created.utc.strftime("%Y%m%dT%H%M%S")
+    return f"{alert.superevent_id}-{alert.alert_type}-{stamp}"[:MAX_ID]
 
 
 def target_list(alert: Alert, fields: list[Pointing], *, filter: str, exposure_time: float, exposures: int,
@@ -43,8 +49,7 @@ def target_list(alert: Alert, fields: list[Pointing], *, filter: str, exposure_t
         raise ValueError(f"{alert.superevent_id}: a RETRACTION has nothing to observe")
     if not fields:
         raise ValueError(f"{alert.superevent_id}: no pointings to observe")
-    stamp = alert.time_created.utc.strftime("%Y%m%dT%H%M%S")
-    order_id = f"{alert.superevent_id}-{alert.alert_type}-{stamp}"[:MAX_ID]
+    order_id = alert_id(alert)
     base = alert.superevent_id[:MAX_NAME - 4]
     return {
         "ID": order_id,

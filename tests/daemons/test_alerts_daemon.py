@@ -1,0 +1,258 @@
+"""The alerts daemon on a simulated night: alert -> galaxies -> Target List at the scheduler -> frames on disk;
+an UPDATE replaces what is pending without planning again what was observed; a RETRACTION cancels; bad alerts
+are refused by name with nothing stored; the watched folder and GCN's Kafka stream (through gcn-kafka, against
+librdkafka's own mock broker) hand alerts over only once they are journalled."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import xmlrpc.client
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.daemons.conftest import make_config, wait_state
+from tests.daemons.test_scheduler import Night
+from tests.skymaps import alert, blob_map, synthetic_catalogue, write_catalogue
+from torosdrivers.alerts import in_field
+from torosdrivers.daemons.services.alerts import AlertsService
+
+#: High over TOROS as the simulated night begins (2026-09-24 23:50 UTC).
+DUSK = (300.0, -30.0)
+FIELD = 1.0
+
+
+@pytest.fixture(scope="module")
+def catalogue_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("glade") / "glade+.fits"
+    write_catalogue(path, synthetic_catalogue(1_000_000, seed=11))
+    return path
+
+
+def _settings(catalogue: Path, **more) -> dict:
+    return {"Catalogue": str(catalogue), "Events": ["real", "mock"], "Pointings": 8, "Field of View": FIELD,
+            "Rules": [{"Name": "neutron stars", "When": {"Classification": "BNS"}, "Filter": "R",
+                       "Exposure Time": 60.0, "Number of Exposures": 2},
+                      {"Filter": "V", "Exposure Time": 30.0}]} | more
+
+
+def _created(minutes: int) -> str:
+    return f"2026-11-30T03:{minutes:02d}:30Z"
+
+
+class AlertNight(Night):
+    """The observatory's night with the alerts daemon in front of its scheduler."""
+
+    def __init__(self, tmp_path, catalogue: Path, **alerts) -> None:
+        super().__init__(tmp_path, Alerts=_settings(catalogue, **alerts))
+
+    def start(self) -> None:
+        super().start()
+        self.config.data["Scheduler Address"]["Port"] = self.scheduler.server.port
+        self.alerts = AlertsService(self.config, devices=self.stack.telescope.devices)
+        self.alerts.serve(0)
+        self.alerts_proxy = self.stack.proxy(self.alerts)
+
+    def stop(self) -> None:
+        self.alerts.stop()
+        super().stop()
+
+
+def _send(proxy, message: dict) -> dict:
+    return proxy.front_desk({"WOType": "Alert", "Alert": json.dumps(message)})
+
+
+def _wait(what, timeout: float = 60.0, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(step)
+
+
+def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_path, catalogue_file):
+    night = AlertNight(tmp_path, catalogue_file)
+    try:
+        first = alert("MS261130a", "PRELIMINARY", skymap=blob_map(*DUSK, sigma_deg=2.0))
+        receipt = _send(night.alerts_proxy, first)
+        assert receipt["ID"] == "MS261130a-PRELIMINARY-20261130T030030" and not receipt["Duplicate"]
+        assert _send(night.alerts_proxy, first)["Duplicate"]  # the same alert again: one order
+        done = wait_state(night.alerts_proxy, receipt["ID"])
+        assert done["State"] == "done", done["Error"]
+        details = done["Details"]
+        list_id = details["Target List"]
+        assert details["Rule"] == "neutron stars" and details["Time Critical"] is True
+        fields = details["Pointings"]
+        assert 1 <= len(fields) <= 8
+        probabilities = [f["Probability"] for f in fields]
+        assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1
+        assert all(np.hypot((f["RA"] - DUSK[0]) * np.cos(np.radians(DUSK[1])), f["Dec"] - DUSK[1]) < 8
+                   for f in fields)  # inside the region
+        listed = night.proxy.status(list_id)
+        assert listed["State"] in ("queued", "running")
+
+        # The best field is observed: the frames are on disk, named for their target
+        telescope = night.stack.proxy(night.stack.telescope)
+        observed = _wait(lambda: [t for t in night.proxy.targets(list_id) if t["State"] == "done"], timeout=90)
+        frames = wait_state(telescope, observed[0]["Telescope Order"])["Details"]["Frames"]
+        assert frames and all(Path(f["Path"]).is_file() for f in frames)
+
+        # An UPDATE with a sky map moved by a degree: a new list replaces the pending targets, and plans no
+        # field again where the first list has observed or is observing
+        update = alert("MS261130a", "UPDATE", skymap=blob_map(DUSK[0] + 1.0, DUSK[1], sigma_deg=2.0))
+        update["time_created"] = _created(20)
+        second = wait_state(night.alerts_proxy, _send(night.alerts_proxy, update)["ID"])
+        assert second["State"] == "done", second["Error"]
+        kept = second["Details"]["Kept From Earlier Lists"]
+        assert {k["ID"] for k in kept} >= {observed[0]["ID"]}
+        new_list = second["Details"]["Target List"]
+        assert f"replaces {list_id}" in second["Result"]
+        new_fields = second["Details"]["Pointings"]
+        for k in kept:  # no new field is centred inside one observed (its galaxies were left out)
+            assert not in_field(np.array([f["RA"] for f in new_fields]), np.array([f["Dec"] for f in new_fields]),
+                                k["RA"], k["Dec"], FIELD).any()
+        old = {t["ID"]: t for t in _wait(lambda: night.proxy.targets(list_id) if all(
+            t["State"] != "pending" for t in night.proxy.targets(list_id)) else None, timeout=30)}
+        replaced = [t for t in old.values() if t["State"] == "cancelled"]
+        assert replaced and all(t["Outcome"] == f"replaced by {new_list}" for t in replaced)
+        # Handed on between the UPDATE's ranking and its list reaching the scheduler: kept too, and the
+        # scheduler does not plan a new field inside it
+        late = [t for t in old.values() if t["State"] != "cancelled" and t["ID"] not in {k["ID"] for k in kept}]
+        new_targets = {t["ID"]: t for t in night.proxy.targets(new_list)}
+        for t in late:
+            for n in new_targets.values():
+                if in_field(np.array([n["RA"]]), np.array([n["Dec"]]), t["RA"], t["Dec"], FIELD)[0]:
+                    assert n["State"] == "cancelled" and n["Outcome"] == f"its field was observed as {t['ID']}"
+        assert old[observed[0]["ID"]]["State"] == "done"  # what was observed stays observed
+
+        # Coverage follows the scheduler, and the chart draws it
+        coverage = _wait(lambda: [c for c in night.alerts_proxy.campaigns() if c["Observed"] > 0], timeout=30)[0]
+        assert coverage["Superevent"] == "MS261130a" and coverage["Live List"] == new_list
+        assert 0 < coverage["Observed"] <= coverage["Planned"] <= 1.5
+        png = night.alerts_proxy.chart("MS261130a").data
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
+        assert (Path(night.config["Data Directory"]) / "alerts" / "MS261130a.png").is_file()
+
+        # The RETRACTION: what is pending at the scheduler is cancelled
+        retraction = alert("MS261130a", "RETRACTION")
+        retraction["time_created"] = _created(40)
+        gone = wait_state(night.alerts_proxy, _send(night.alerts_proxy, retraction)["ID"])
+        assert gone["State"] == "done" and gone["Details"]["Cancelled"], gone
+        assert wait_state(night.proxy, new_list, timeout=60)["State"] == "cancelled"
+        assert all(t["State"] in ("done", "cancelled", "failed") for t in night.proxy.targets(new_list))
+        assert night.alerts_proxy.campaigns()[0]["Retracted"] is True
+    finally:
+        night.stop()
+
+
+def _bad(message, corrupt=None):
+    text = json.dumps(message)
+    return text if corrupt is None else corrupt(text)
+
+
+def test_bad_alerts_are_refused_by_name_with_nothing_stored_and_the_daemon_serves_on(tmp_path, catalogue_file):
+    config = make_config(tmp_path, Alerts=_settings(catalogue_file, Events=["real"]))
+    service = AlertsService(config)
+    service.serve(0)
+    proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{service.server.port}", allow_none=True)
+    try:
+        good = alert("S261130b", "PRELIMINARY")
+        no_type = {k: v for k, v in good.items() if k != "alert_type"}
+        wrong_type = good | {"alert_type": "FINAL"}
+        ring = blob_map()
+        ring.meta["ORDERING"] = "RING"
+        cases = {
+            "alert_type": {"WOType": "Alert", "Alert": json.dumps(no_type)},
+            "FINAL": {"WOType": "Alert", "Alert": json.dumps(wrong_type)},
+            "not base64": {"WOType": "Alert", "Alert": json.dumps(good).replace(good["event"]["skymap"][:40],
+                                                                                 "!!!" + good["event"]["skymap"][3:40])},
+            "NUNIQ": {"WOType": "Alert", "Alert": json.dumps(alert("S261130b", skymap=ring))},
+            "not JSON": {"WOType": "Alert", "Alert": "{\"alert_type\": "},
+            "IGWN alert": {"WOType": "Alert"},
+            "unknown key": {"WOType": "Alert", "Alert": json.dumps(good), "Priorty": 3},
+        }
+        for expected, order in cases.items():
+            with pytest.raises(xmlrpc.client.Fault) as refused:
+                proxy.front_desk(order)
+            assert refused.value.faultCode == 1 and expected in refused.value.faultString, refused.value.faultString
+        assert proxy.list_orders() == []  # nothing stored half-way
+        # A huge one is refused before it is read
+        connection = http.client.HTTPConnection("127.0.0.1", service.server.port, timeout=10)
+        connection.putrequest("POST", "/RPC2")
+        connection.putheader("Content-Type", "text/xml")
+        connection.putheader("Content-Length", str(17 * 2**20))
+        connection.endheaders()
+        assert connection.getresponse().status == 413
+        connection.close()
+        health = proxy.health()
+        assert health["Healthy"], health
+        # A test event when only real ones are acted on: taken, and ignored with the reason
+        receipt = proxy.front_desk({"WOType": "Alert", "Alert": json.dumps(alert("TS261130c"))})
+        assert proxy.status(receipt["ID"])["State"] == "queued"  # no scheduler here: it waits, kept
+    finally:
+        service.stop()
+
+
+def test_a_watched_folder_takes_settled_alerts_once_journalled(tmp_path, catalogue_file):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = make_config(tmp_path, Alerts=_settings(catalogue_file, Folder=str(inbox)))
+    good = alert("S261130d", "PRELIMINARY")
+    (inbox / "S261130d.json").write_text(json.dumps(good))
+    (inbox / "broken.json").write_text(json.dumps(good)[:-200])
+    (inbox / ".partial.json").write_text("{")
+    service = AlertsService(config)
+    service.serve(0)
+    try:
+        _wait(lambda: (inbox / "accepted" / "S261130d.json").is_file() and (inbox / "refused" / "broken.json").is_file(),
+              timeout=30)
+        row = service.journal.get("S261130d-PRELIMINARY-20261130T030030")
+        assert row is not None and json.loads(row["body"])["Source"] == "file S261130d.json"
+        why = (inbox / "refused" / "broken.json.why").read_text()
+        assert "not JSON" in why
+        assert (inbox / ".partial.json").is_file()  # a writer's temporary is left alone
+        described = service.state()["Sources"][0]
+        assert described["Taken"] == 1 and described["Refused"] == 1 and described["Running"]
+    finally:
+        service.stop()
+
+
+def test_gcn_kafka_alerts_are_committed_only_once_journalled(tmp_path, catalogue_file):
+    """Through gcn-kafka's Consumer against librdkafka's mock Kafka cluster (the real protocol, on loopback)."""
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    producer = confluent_kafka.Producer({"test.mock.num.brokers": 1})
+    broker = next(iter(producer.list_topics(timeout=10).brokers.values()))
+    servers = f"{broker.host}:{broker.port}"
+    small = blob_map(coarse=4, fine=7)  # GCN's alerts are a few hundred kB: within Kafka's 1 MB default
+    for superevent in ("S261130e", "S261130f"):
+        producer.produce("igwn.gwalert", value=json.dumps(alert(superevent, skymap=small)).encode())
+    producer.produce("igwn.gwalert", value=b"\xff\xfe not an alert")
+    producer.produce("igwn.gwalert", value=json.dumps({"alert_type": "PRELIMINARY"}).encode())
+    assert producer.flush(10) == 0
+    config = make_config(tmp_path, Alerts=_settings(catalogue_file, Kafka=True, **{
+        "Kafka Servers": servers, "Kafka From": "earliest", "Kafka Group": "toros-test"}))
+    service = AlertsService(config)
+    service.serve(0)
+    try:
+        source = service._sources[0]
+        _wait(lambda: source.taken == 2 and source.refused == 2, timeout=60, step=0.2)
+        for superevent in ("S261130e", "S261130f"):
+            row = service.journal.get(f"{superevent}-PRELIMINARY-20261130T030030")
+            assert row is not None and json.loads(row["body"])["Source"].startswith("kafka igwn.gwalert[")
+    finally:
+        service.stop()
+    # Every message was settled and committed: a consumer of the same group finds nothing left to read
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": servers, "group.id": "toros-test",
+                                         "enable.auto.commit": False})
+    try:
+        partitions = [confluent_kafka.TopicPartition("igwn.gwalert", p)
+                      for p in consumer.list_topics("igwn.gwalert", timeout=10).topics["igwn.gwalert"].partitions]
+        committed = sum(max(tp.offset, 0) for tp in consumer.committed(partitions, timeout=10))
+        assert committed == 4
+    finally:
+        consumer.close()
