@@ -8,10 +8,13 @@
     toros cancel 7
     toros list --watch               # every daemon's orders, redrawn every 2 s
     toros plan                       # the scheduler's plan for the night (times UTC), and a chart
+    toros alerts                     # the alerts followed: lists, fields, probability planned and observed
+    toros alerts --send S230518h.json --follow    # an IGWN alert (its JSON as GCN publishes it)
+    toros alerts --chart S230518h    # that event's sky map with its fields, as a PNG
 
 The service is chosen by ``--service`` (default: from the WOType:
-Observation -> telescope, Dome -> dome, Target List -> scheduler, else
-preprocessor; ``--service scheduler`` has an Observation planned); its address, TLS
+Observation -> telescope, Dome -> dome, Target List -> scheduler, Alert ->
+alerts, else preprocessor; ``--service scheduler`` has an Observation planned); its address, TLS
 and token come from the configuration (``--config``, as the daemons read it).
 ``--set`` values are text unless the key is numeric (`typed_value`):
 ``RA=13:37:01`` stays sexagesimal and ``ID=001`` stays ``"001"``.
@@ -34,8 +37,8 @@ from torosdrivers._version import add_version
 from torosdrivers.daemons.frame.cli import load_or_explain
 from torosdrivers.daemons.tools.overview import SERVICES, Overview
 from torosdrivers.daemons.frame.security import service_proxy
-from torosdrivers.daemons.tools.views import (FINAL, daemon_detail, observatory, order_line, order_table, plan_table,
-                                              step_line)
+from torosdrivers.daemons.tools.views import (FINAL, campaign_table, daemon_detail, observatory, order_line,
+                                              order_table, plan_table, step_line)
 
 __all__ = ["main"]
 _CLEAR = "\x1b[H\x1b[2J"
@@ -77,8 +80,8 @@ def _order(args) -> dict:
 def _service_for(order: dict, chosen: str | None) -> str:
     if chosen:
         return chosen
-    return {"Observation": "telescope", "Dome": "dome", "Target List": "scheduler"}.get(order.get("WOType"),
-                                                                                      "preprocessor")
+    return {"Observation": "telescope", "Dome": "dome", "Target List": "scheduler",
+            "Alert": "alerts"}.get(order.get("WOType"), "preprocessor")
 
 
 def _follow(proxy, order_id: str, interval: float = 0.5) -> int:
@@ -146,7 +149,12 @@ def _parser() -> argparse.ArgumentParser:
     planning = sub.add_parser("plan", help="the scheduler's plan for the night, as a table and a PNG chart")
     planning.add_argument("--png", default="toros-plan.png", metavar="PATH",
                           help="where the chart goes (default: %(default)s; '' for none)")
-    for cmd in (status, listing, planning):
+    alerting = sub.add_parser("alerts", help="the alerts followed and their coverage; send an alert; draw a chart")
+    alerting.add_argument("--send", metavar="FILE", help="an IGWN alert's JSON file, sent to the alerts daemon")
+    alerting.add_argument("--follow", action="store_true", help="with --send: follow it until it ends")
+    alerting.add_argument("--chart", metavar="SUPEREVENT", help="write that event's sky map with its fields")
+    alerting.add_argument("--png", metavar="PATH", help="where --chart writes (default: <SUPEREVENT>.png)")
+    for cmd in (status, listing, planning, alerting):
         cmd.add_argument("--watch", nargs="?", type=float, const=2.0, metavar="SECONDS",
                          help="redraw every SECONDS (default 2) until Ctrl-C")
         cmd.add_argument("--refreshes", type=int, help=argparse.SUPPRESS)  # --watch a fixed number of times
@@ -178,11 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         service = args.service or "telescope"
     elif args.command == "plan":
         service = "scheduler"
+    elif args.command == "alerts":
+        service = "alerts"
     else:
         service = args.service
     url = config.url(SERVICES[service]) if service else "the configured addresses"
     try:
-        if args.command in ("status", "list", "plan") and not (args.command == "status" and args.id):
+        if args.command == "alerts" and (args.send or args.chart):
+            return _alerts_action(config, args)
+        if args.command in ("status", "list", "plan", "alerts") and not (args.command == "status" and args.id):
             states: dict = {}  # the overview's, when it is the one shown
             if args.command == "plan":
                 def show() -> str:
@@ -197,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
                                            limit=float(config["Scheduler"]["Minimum Altitude"]))
                         text += f"\n\nchart: {chart}"
                     return text
+            elif args.command == "alerts":
+                def show() -> str:
+                    with service_proxy(config, "Alerts", timeout=args.timeout) as proxy:
+                        return campaign_table(proxy.campaigns())
             elif args.command == "list":
                 show = lambda: _listing(config, service, args.timeout)  # noqa: E731
             elif service:
@@ -237,6 +253,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"toros: cannot reach the {service} daemon at {url}: {exc}", file=sys.stderr)
         return 3
     return 0
+
+
+def _alerts_action(config, args) -> int:
+    """``toros alerts --send FILE`` (the file's text as the alert, as GCN published it) or ``--chart``."""
+    with service_proxy(config, "Alerts", timeout=args.timeout) as proxy:
+        if args.send:
+            try:
+                text = Path(args.send).read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                _bad_input(f"toros: cannot read the alert {args.send}: {exc}")
+            receipt = proxy.front_desk({"WOType": "Alert", "Alert": text, "Source": f"toros alerts --send {args.send}"})
+            print(f"alerts: accepted {receipt['ID']}" + (" - already known, not run again" if receipt["Duplicate"]
+                                                          else ""), flush=True)
+            return _follow(proxy, receipt["ID"]) if args.follow else 0
+        path = Path(args.png or f"{args.chart}.png")
+        path.write_bytes(proxy.chart(args.chart).data)
+        print(f"chart: {path}")
+        return 0
 
 
 def _refusal(exc: xmlrpc.client.ProtocolError, config) -> str:

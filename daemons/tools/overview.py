@@ -28,7 +28,8 @@ from torosdrivers.daemons.frame.journal import utc_stamp
 __all__ = ["Overview", "SERVICES"]
 
 #: The daemons shown, and their configuration sections.
-SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor", "scheduler": "Scheduler"}
+SERVICES = {"telescope": "Telescope", "dome": "Dome", "preprocessor": "Preprocessor", "scheduler": "Scheduler",
+            "alerts": "Alerts"}
 #: Log lines kept for the page.
 LOG_LINES = 200
 #: Timeline entries kept for the page.
@@ -110,6 +111,8 @@ class Overview:
                 view["Latest Frame"] = state["Latest Frame"]
             if state.get("Optics"):
                 view["Optics"] = state["Optics"]
+            if state.get("Campaigns"):
+                view["Campaigns"] = state["Campaigns"]
             for order in state["Recent"]:
                 if order["Started"]:
                     timeline.append({"At": order["Started"][:19], "Service": name,

@@ -135,6 +135,9 @@ def observatory(states: dict[str, dict | str]) -> str:
     for state in reachable.values():
         if state.get("Optics"):
             parts.append(optics_lines(state["Optics"]))
+    for state in reachable.values():
+        if state.get("Campaigns"):
+            parts.append(campaign_table(state["Campaigns"]))
     queue = [o for state in reachable.values() for o in state["Queue"]]
     parts.append(order_table(queue, with_service=True) if queue else "QUEUE  empty")
     problems = [f"{name}: {p}" for name, s in reachable.items() for p in s["Health"]["Problems"]]
@@ -211,3 +214,14 @@ def plan_table(plan: dict) -> str:
     if plan["Unobservable"]:
         parts.append("NOT OBSERVABLE TONIGHT\n" + "\n".join(f"  {u['ID']}: {u['Why']}" for u in plan["Unobservable"]))
     return "\n\n".join(parts)
+
+
+def campaign_table(campaigns: list[dict]) -> str:
+    """``toros alerts``: each event followed, newest first, with its coverage."""
+    if not campaigns:
+        return "ALERTS  none yet"
+    rows = [[c["Superevent"], c["Kind"], "RETRACTED" if c["Retracted"] else c["Last Alert"],
+             "yes" if c["Significant"] else "no", c["Live List"] or "-", f"{c['Observed Fields']}/{c['Fields']}",
+             f"{c['Planned'] * 100:.1f}%", f"{c['Observed'] * 100:.1f}%"] for c in campaigns]
+    return table(["EVENT", "KIND", "LAST ALERT", "SIGNIFICANT", "LIST AT THE SCHEDULER", "OBSERVED", "PLANNED P",
+                  "OBSERVED P"], rows, right=(5, 6, 7))

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from tests.daemons.conftest import make_config, wait_state
 from tests.daemons.test_scheduler import Night
 from tests.skymaps import alert, blob_map, synthetic_catalogue, write_catalogue
 from torosdrivers.alerts import in_field
 from torosdrivers.daemons.services.alerts import AlertsService
+from torosdrivers.daemons.tools.client import main as toros
 
 #: High over TOROS as the simulated night begins (2026-09-24 23:50 UTC).
 DUSK = (300.0, -30.0)
@@ -75,7 +77,7 @@ def _wait(what, timeout: float = 60.0, step: float = 0.05):
         time.sleep(step)
 
 
-def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_path, catalogue_file):
+def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_path, catalogue_file, capsys):
     night = AlertNight(tmp_path, catalogue_file)
     try:
         first = alert("MS261130a", "PRELIMINARY", skymap=blob_map(*DUSK, sigma_deg=2.0))
@@ -137,6 +139,20 @@ def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_pa
         png = night.alerts_proxy.chart("MS261130a").data
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
         assert (Path(night.config["Data Directory"]) / "alerts" / "MS261130a.png").is_file()
+
+        # The operator's view: toros alerts, its chart, and an alert sent from a file
+        client = tmp_path / "client.yaml"
+        client.write_text(yaml.safe_dump({"Alerts Address": {"IP": "127.0.0.1", "Port": night.alerts.server.port}}))
+        capsys.readouterr()
+        assert toros(["--config", str(client), "alerts"]) == 0
+        shown = capsys.readouterr().out
+        assert "MS261130a" in shown and new_list in shown and "UPDATE" in shown
+        assert toros(["--config", str(client), "alerts", "--chart", "MS261130a", "--png",
+                      str(tmp_path / "chart.png")]) == 0
+        assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+        (tmp_path / "test-event.json").write_text(json.dumps(alert("TS261130z")))
+        assert toros(["--config", str(client), "alerts", "--send", str(tmp_path / "test-event.json"), "--follow"]) == 0
+        assert "ignored: TS261130z is a test event" in capsys.readouterr().out
 
         # The RETRACTION: what is pending at the scheduler is cancelled
         retraction = alert("MS261130a", "RETRACTION")

@@ -95,7 +95,7 @@ def test_status_names_an_unreachable_daemon(stack, tmp_path, capsys):
     assert toros(["--config", str(path), "--timeout", "5", "status"]) == 3  # a script sees it too
     out, err = capsys.readouterr()
     assert re.search(r"^dome +UNREACHABLE +http://127.0.0.1:9", out, re.M) and "telescope     ready" in out
-    assert err.strip() == "toros: unreachable: dome, scheduler"  # (the test stack runs no scheduler)
+    assert err.strip() == "toros: unreachable: dome, scheduler, alerts"  # (the test stack runs neither)
 
 
 @pytest.mark.parametrize("name, text, message", [

@@ -35,7 +35,7 @@ def _event(server) -> dict:
 def test_the_state_is_pushed_and_an_unreachable_daemon_is_named(page):
     server, _ = page
     view = _event(server)
-    assert set(view["Services"]) == {"telescope", "dome", "preprocessor", "scheduler"} and view["Allow Orders"] is True
+    assert set(view["Services"]) == {"telescope", "dome", "preprocessor", "scheduler", "alerts"} and view["Allow Orders"] is True
     telescope = view["Services"]["telescope"]
     assert telescope["Reachable"] is False and "127.0.0.1:9" in telescope["Error"]
     assert requests.get(server.url + "/api/state", timeout=5).json()["Site"] == "TOROS"

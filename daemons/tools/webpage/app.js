@@ -243,6 +243,18 @@ function renderOptics(optics) {
   ]);
 }
 
+function renderAlerts(campaigns) {
+  // The alerts daemon's events: the newest first, with the probability its fields hold and have observed
+  $("card-alerts").hidden = !campaigns || !campaigns.length;
+  if (!campaigns || !campaigns.length) return;
+  const latest = campaigns[0];
+  $("alerts-state").textContent = `${latest.Superevent} ${latest.Retracted ? "retracted" : latest["Last Alert"]}`;
+  facts("alerts-facts", campaigns.slice(0, 4).map((c) => [c.Superevent,
+    c.Retracted ? `retracted (${c.Kind})` : `${c["Observed Fields"]} of ${c.Fields} fields observed · `
+      + `${(c.Observed * 100).toFixed(1)} % of ${(c.Planned * 100).toFixed(1)} % planned`
+      + `${c.Significant ? " · significant" : ""} (${c.Kind})`]));
+}
+
 function renderTimeline(id, entries) {
   $(id).replaceChildren(...entries.map((e) => el("li", {}, el("time", { text: e.At.replace("T", " ") }),
     el("span", { text: `${e.Service}: ${e.Text}` }))));
@@ -279,6 +291,7 @@ function render(v) {
   renderQueues(v.Services, v["Allow Orders"]);
   renderFrame(v["Latest Frame"]);
   renderOptics(v.Optics);
+  renderAlerts(v.Campaigns);
   renderTimeline("timeline", v.Timeline);
   renderTimeline("safety-events", v["Safety Events"]);
   renderSkyClock(v);
