@@ -71,7 +71,7 @@ def main() -> None:
     if short_mode(args.quick):
         args.galaxies, args.repeat = 50_000, 2
 
-    from tests.skymaps import blob_map, synthetic_catalogue
+    from torosdrivers.alerts.drill import blob_map, synthetic_catalogue
     from torosdrivers.alerts import Catalogue, SkyMap, pointings, rank
 
     sky = SkyMap.build(**{k.lower(): v for k, v in ((c, np.asarray(blob_map()[c])) for c in

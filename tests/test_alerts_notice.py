@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.skymaps import alert, blob_map
+from torosdrivers.alerts.drill import alert, blob_map
 from torosdrivers.alerts.notice import ALERT_TYPES, Alert, AlertError, schema
 
 
@@ -78,7 +78,7 @@ def test_the_schema_is_the_published_one():
 
 
 def test_an_alerts_pointings_become_a_target_list_the_scheduler_accepts():
-    from tests.skymaps import synthetic_catalogue
+    from torosdrivers.alerts.drill import synthetic_catalogue
     from torosdrivers.alerts import pointings, rank
     from torosdrivers.alerts.targets import target_list
     from torosdrivers.daemons.frame.workorders import validate_scheduled

@@ -9,7 +9,7 @@ import astropy_healpix as ah
 import numpy as np
 import pytest
 
-from tests.skymaps import blob_map, fits_bytes, synthetic_catalogue
+from torosdrivers.alerts.drill import blob_map, fits_bytes, synthetic_catalogue
 from torosdrivers.alerts import Catalogue, SkyMap, SkyMapError, pointings, rank
 
 

@@ -101,6 +101,7 @@ class AlertsService(Service):
         self._campaign_lock = threading.Lock()
         self._coverage_at = 0.0
         self._sources: list[Any] = []
+        self._grid = None
 
     # -- the scheduler ---------------------------------------------------------------------
     def _scheduler(self, timeout: float = 10.0) -> xmlrpc.client.ServerProxy:
@@ -112,6 +113,7 @@ class AlertsService(Service):
         self.ping()
         for key, value in self.journal.recall("campaign:").items():
             self._campaigns[key[len("campaign:"):]] = json.loads(value)
+        self._night()  # astropy's ephemerides loaded now (~1 s cold), not when the first alert comes
 
     def disconnect(self) -> None:
         if self._own_devices:
@@ -161,6 +163,7 @@ class AlertsService(Service):
                           {"Superevent": sid, "Alert Type": alert.alert_type, "Kind": alert.kind, "Ignored": True})
         row = self.journal.get(order.id)
         received = parse_stamp(row["received"]) if row else None
+        sky_time = self.devices.mount.time  # the observatory's clock as the alert is run (a drill's is simulated)
         campaign = self._campaign(sid)
         with self._scheduler() as scheduler:
             if alert.alert_type == "RETRACTION":
@@ -215,6 +218,7 @@ class AlertsService(Service):
             "Receipt": receipt, "Pointings": planned, "Kept From Earlier Lists": kept, "Not Observable": left_out,
             "Time Critical": wo["Time Critical"], "Credible Area": round(float(alert.skymap.credible_area(
                 self.credible).value), 2),
+            "Sky Time": sky_time.utc.isot + "Z",
             "Durations": {"Ranking": round(ranked, 3), "Received To Accepted": None if waited is None
                           else round(waited, 3)}})
 
@@ -256,9 +260,7 @@ class AlertsService(Service):
         better ones left out are not."""
         if not fields:
             return [], []
-        mount = self.devices.mount
-        now = mount.time
-        grid = night_grid(now, now + TimeDelta(TONIGHT, format="sec"), mount.site, step=STEP)
+        grid = self._night()
         blocks = [Block(str(i), f.ra, f.dec, 5.0, 0.0) for i, f in enumerate(fields)]
         ok, why = observable(blocks, grid, self.limits)
         up = ok.any(axis=1)
@@ -268,6 +270,14 @@ class AlertsService(Service):
                      "Why": why[i] or "not observable tonight"}
                     for i, f in enumerate(fields[: last + 1]) if not up[i]]
         return chosen, left_out
+
+    def _night(self):
+        """The Sun and Moon from now over `TONIGHT`, made again once the one kept starts over an hour ago."""
+        now = self.devices.mount.time
+        if self._grid is None or (now - self._grid.start).to_value("s") > 3600 or now < self._grid.start:
+            self._grid = night_grid(now, now + TimeDelta(TONIGHT, format="sec"), self.devices.mount.site,
+                                    step=STEP)
+        return self._grid
 
     # -- campaigns: what each event has at the scheduler --------------------------------------------------
     def _campaign(self, sid: str) -> dict[str, Any]:
@@ -336,6 +346,10 @@ class AlertsService(Service):
     def chart(self, superevent_id: str) -> Binary:
         """The PNG of the event's last sky map with its fields, coloured by their state at the scheduler."""
         sid = str(superevent_id)
+        try:
+            self._refresh_coverage()  # the fields as they are now, not as five seconds ago
+        except (OSError, xmlrpc.client.Error) as exc:
+            self.log.debug("chart drawn with the last coverage: %s", exc)
         with self._campaign_lock:
             campaign = json.loads(json.dumps(self._campaigns.get(sid))) if sid in self._campaigns else None
         sky = self._last_map(sid)

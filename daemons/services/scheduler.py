@@ -153,6 +153,7 @@ class SchedulerService(Service):
             raise NotConnectedError("the telescope daemon has not read its filter wheel yet")
         self.filters = list(wheel["Names"])
         self._load()
+        self._grid_for(self._now())  # the night's Sun and Moon now (~1 s cold), not when a transient comes
 
     def disconnect(self) -> None:
         if self._own_devices:

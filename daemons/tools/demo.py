@@ -1,8 +1,7 @@
 """``toros-demo``: the TOROS Manager end to end on a simulated observatory.
 
 Starts the device server ``toros-devices`` (the one owner of the simulated
-observatory's devices, served over Alpaca), the four daemons (the scheduler
-idle, for orders sent from the page or ``toros``) and the observatory page
+observatory's devices, served over Alpaca), the five daemons and the observatory page
 ``toros-web`` on loopback with a configuration written under
 the output folder, the daemons reaching every device through the device
 server; submits the documentation's Observation work order (with
@@ -12,11 +11,21 @@ preview of one calibrated frame are. The simulated mount points arcminutes
 wrong and the optics start out of focus: the telescope focuses at the start
 of the night and, where astrometry.net is installed, acquires the target by
 plate solving before its lights (whose headers get the solved WCS).
+
+Then it plays a gravitational-wave alert drill through the whole chain: a
+mock IGWN alert (``MS...``, its sky map on the documented field) is dropped
+in the alerts daemon's watched folder; the daemon ranks a million-galaxy
+catalogue (made for the drill, with GLADE+'s columns) against it and sends
+the best fields to the scheduler as a time-critical Target List; the
+telescope observes the first field and the preprocessor calibrates it; the
+demo prints the times from the alert to the scheduler's receipt and to the
+first light, and writes the event's chart.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -24,6 +33,7 @@ import socket
 import subprocess
 import sys
 import time
+import xmlrpc.client
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +43,9 @@ from astropy.io import fits
 from astropy.time import Time, TimeDelta
 
 from torosdrivers._version import add_version
+from torosdrivers.alerts import Alert
+from torosdrivers.alerts.drill import alert, blob_map, synthetic_catalogue, write_catalogue
+from torosdrivers.alerts.targets import alert_id
 from torosdrivers.ccd.wcs import focal_length
 from torosdrivers.config import load_config
 from torosdrivers.lifecycle import wait_for_stop
@@ -124,13 +137,21 @@ def main(argv: list[str] | None = None) -> int:
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
     start = _night_when_up(OBSERVATION["RA"], OBSERVATION["Dec"])
-    ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome", "Scheduler", "Web")}
+    ports = {name: _free_port() for name in ("Devices", "Preprocessor", "Telescope", "Dome", "Scheduler", "Alerts",
+                                             "Web")}
+    catalogue = out / "glade-drill.fits"
+    write_catalogue(catalogue, synthetic_catalogue(1_000_000, seed=2026))
     config = {
         "Preprocessor Address": {"HTTP": f"http://127.0.0.1:{ports['Preprocessor']}", "IP": "127.0.0.1",
                                  "Port": ports["Preprocessor"]},
         "Telescope Address": {"IP": "127.0.0.1", "Port": ports["Telescope"]},
         "Dome Address": {"IP": "127.0.0.1", "Port": ports["Dome"]},
         "Scheduler Address": {"IP": "127.0.0.1", "Port": ports["Scheduler"]},
+        "Alerts Address": {"IP": "127.0.0.1", "Port": ports["Alerts"]},
+        # The drill's event is a mock one (MS...): acted upon here, as IGWN's mock alerts are for drills
+        "Alerts": {"Catalogue": str(catalogue), "Folder": str(out / "alerts-inbox"), "Events": ["real", "mock"],
+                   "Pointings": 3, "Field of View": 1.0,
+                   "Rules": [{"Filter": OBSERVATION["Filter"], "Exposure Time": 30.0, "Number of Exposures": 1}]},
         "Device Server": {"Enabled": True, "IP": "127.0.0.1", "Port": ports["Devices"]},
         "Web": {"IP": "127.0.0.1", "Port": ports["Web"], "Allow Orders": True},  # loopback: try an order from it
         "Logging": {"File": str(logs / "toros.log"), "Log Level": "INFO"},
@@ -156,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                              logs / "toros-devices.log")
         processes.append(owner)
         print(f"  {line.split(' (camera')[0]}")
-        for kind in ("preprocessor", "telescope", "dome", "scheduler"):
+        for kind in ("preprocessor", "telescope", "dome", "scheduler", "alerts"):
             process, line = _start(["torosdrivers.daemons.frame.cli", kind, "--config", str(config_path)],
                                    logs / f"toros-{kind}.log")
             processes.append(process)
@@ -202,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Calibrated frames:  {night / 'products'}  ({len(products)} files)")
         print(f"Preview:            {preview}")
         print(f"Logs:               {logs}  (one file per process)")
+        drill_ok = _alert_drill(loaded, out, telescope, preprocessor)
         page = f"http://127.0.0.1:{ports['Web']}/"
         if args.keep:
             print(f"\nEverything keeps running: the observatory page is {page} (Ctrl-C ends the demo)")
@@ -210,13 +232,77 @@ def main(argv: list[str] | None = None) -> int:
             wait_for_stop()
         else:
             print(f"Observatory page:   {page} while it ran (toros-demo --keep leaves it running)")
-        return 0 if calibration["State"] == "done" else 1
+        return 0 if calibration["State"] == "done" and drill_ok else 1
     finally:
         # Each client before what it talks to: the page and the scheduler, the telescope and dome daemons,
         # the preprocessor, the device server last. Stopped together, a daemon's last look at a peer found it
         # gone and logged an ERROR on a clean stop (the scheduler's at the telescope daemon, for one).
-        for group in (processes[4:], processes[2:4], processes[1:2], processes[:1]):
+        for group in (processes[4:], processes[2:4], processes[1:2], processes[:1]):  # (scheduler, alerts, web)
             _stop(group)
+
+
+def _alert_drill(config, out: Path, telescope, preprocessor) -> bool:
+    """A mock alert on the documented field, through the watched folder, to a calibrated frame of its best
+    field; prints what each step took. Whether it got there."""
+    scheduler, alerts = service_proxy(config, "Scheduler"), service_proxy(config, "Alerts")
+    created = Time.now().utc.isot[:19] + "Z"
+    message = alert("MS" + created[2:10].replace("-", "") + "a", "PRELIMINARY", created=created,
+                    skymap=blob_map(OBSERVATION["RA"], OBSERVATION["Dec"], sigma_deg=1.5, distmu=120.0,
+                                    distsigma=20.0))
+    order_id = alert_id(Alert.parse(message))
+    inbox = out / "alerts-inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / ".drill.json").write_text(json.dumps(message))  # written aside, then moved in whole
+    (inbox / ".drill.json").rename(inbox / f"{message['superevent_id']}.json")
+    print(f"\nAlert drill: {message['superevent_id']} PRELIMINARY dropped in {inbox}")
+    deadline = time.monotonic() + 60
+    while not _known(alerts, order_id):
+        if time.monotonic() > deadline:
+            print("toros-demo: the alerts daemon did not take the drill's alert", file=sys.stderr)
+            return False
+        time.sleep(0.2)
+    ranked = _follow(alerts, order_id, "alerts")
+    if ranked["State"] != "done" or "Target List" not in ranked["Details"]:
+        print(f"toros-demo: the alert {ranked['State']}: {ranked['Error'] or ranked['Result']}", file=sys.stderr)
+        return False
+    details = ranked["Details"]
+    list_id, sky_time = details["Target List"], Time(details["Sky Time"].rstrip("Z"))
+    print(f"  {ranked['Result']}")
+    print(f"  alert received -> Target List accepted by the scheduler: {details['Durations']['Received To Accepted']:.2f} s"
+          f" (ranking {details['Durations']['Ranking']:.2f} s)")
+    deadline = time.monotonic() + 300
+    while True:
+        done = [t for t in scheduler.targets(list_id) if t["State"] == "done"]
+        if done:
+            break
+        if time.monotonic() > deadline:
+            print(f"toros-demo: no field of {list_id} observed in 300 s", file=sys.stderr)
+            return False
+        time.sleep(0.5)
+    observed = telescope.status(done[0]["Telescope Order"])
+    frames = observed["Details"]["Frames"]
+    first = min(Time(f["Start"].rstrip("Z")) for f in frames)
+    print(f"  {done[0]['Object']} observed: {observed['Result']}")
+    print(f"  alert received -> first light exposure started: {(first - sky_time).to_value('s'):.0f} s on the "
+          "observatory's clock (slew, dome, acquisition included)")
+    calibration = _follow(preprocessor, f"{done[0]['Telescope Order']}/calibration", "preprocessor")
+    print(f"  preprocessing: {calibration['Result'] or calibration['Error']}")
+    deadline = time.monotonic() + 20  # the daemon reads the scheduler's targets every few seconds
+    while (coverage := alerts.campaigns()[0])["Observed"] <= 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    chart = out / "alert-chart.png"
+    chart.write_bytes(alerts.chart(message["superevent_id"]).data)
+    print(f"  coverage: {coverage['Planned']:.1%} of the galaxy-weighted probability planned, "
+          f"{coverage['Observed']:.1%} observed so far; chart {chart}")
+    return calibration["State"] == "done" and bool(calibration["Details"].get("Products"))
+
+
+def _known(proxy, order_id: str) -> bool:
+    try:
+        proxy.status(order_id)
+        return True
+    except xmlrpc.client.Fault:
+        return False
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
@@ -230,7 +316,8 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 
 
 #: What a demo run leaves in its folder: the next run removes it, so that it starts its own night.
-_LAST_RUN = ("toros.conf.yaml", "journal*.sqlite*", "catalog.sqlite*", "data", "logs", "preview.png")
+_LAST_RUN = ("toros.conf.yaml", "journal*.sqlite*", "catalog.sqlite*", "data", "logs", "preview.png",
+             "glade-drill.fits", "alerts-inbox", "alert-chart.png")
 
 
 def _clear_last_run(out: Path) -> str | None:

@@ -141,7 +141,7 @@ def test_introspection_and_documentation_page(stack):
 
 
 def test_the_main_job(tmp_path, capsys):
-    """``make demo``: simulator, three daemons, both documented work orders, calibrated frames."""
+    """``make demo``: simulator, the daemons, both documented work orders, calibrated frames, an alert drill."""
     from torosdrivers.daemons.tools.demo import main
 
     # What a last run left: the demo starts its own night, not the last one's receipts and frames
@@ -164,11 +164,16 @@ def test_the_main_job(tmp_path, capsys):
     assert "acquisition: off: the camera's field (4.3') is smaller than the installed index files" in out \
         or "acquisition: off: no astrometry.net" in out, out
     assert (tmp_path / "preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(list((tmp_path / "data").glob("*/products/*_cal.fits"))) == 1
+    # The alert drill: the mock alert through the folder, the galaxies, the scheduler, a frame, calibrated
+    assert "alert received -> Target List accepted by the scheduler" in out
+    assert re.search(r"MS\d{6}a-1 observed: 1 of 1 lights verified", out), out
+    assert (tmp_path / "alert-chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(list((tmp_path / "alerts-inbox" / "accepted").glob("MS*.json"))) == 1
+    assert len(list((tmp_path / "data").glob("*/products/*_cal.fits"))) == 2
     # One log file per process, each line once, UTC with its Z and the level.
     logs = sorted(p.name for p in (tmp_path / "logs").glob("*.log"))
-    assert logs == ["toros-devices.log", "toros-dome.log", "toros-preprocessor.log", "toros-scheduler.log",
-                    "toros-telescope.log", "toros-web.log"]
+    assert logs == ["toros-alerts.log", "toros-devices.log", "toros-dome.log", "toros-preprocessor.log",
+                    "toros-scheduler.log", "toros-telescope.log", "toros-web.log"]
     lines = (tmp_path / "logs" / "toros-telescope.log").read_text().splitlines()
     stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR) \S+: ")
     assert len(lines) == len(set(lines)) and all(stamp.match(line) for line in lines), lines[:5]

@@ -20,58 +20,75 @@ STATE_COLOURS = {"done": "#2ca02c", "dispatched": "#ff7f0e", "pending": "#1f77b4
                  "failed": "#d62728", "cancelled": "#bbbbbb"}
 
 
-def _field_outline(ra: float, dec: float, size: float) -> tuple[np.ndarray, np.ndarray]:
-    """The square field's outline (degrees), RA widened by 1/cos(Dec) as on the sky."""
-    half = size / 2.0
-    width = half / max(np.cos(np.radians(dec)), 1e-3)
-    corners_ra = ra + np.array([-width, width, width, -width, -width])
-    corners_dec = np.clip(dec + np.array([-half, -half, half, half, -half]), -90, 90)
-    return corners_ra, corners_dec
+def _density(sky: SkyMap, ra: np.ndarray, dec: np.ndarray, credible: float) -> tuple[np.ndarray, np.ndarray]:
+    """The map's probability density and credible-region mask at the places (degrees), any shape."""
+    pixel = sky.pixel_of(nested_at_max_level(ra.ravel() % 360.0, dec.ravel())).reshape(ra.shape)
+    found = np.clip(pixel, 0, None)
+    return (np.where(pixel >= 0, sky.probdensity[found], 0.0),
+            np.where(pixel >= 0, sky.credible(credible)[found], False))
 
 
 def chart_png(sky: SkyMap, fields: list[dict], field_of_view: float, *, title: str = "",
               credible: float = 0.9, width: int = 720) -> bytes:
-    """The PNG of ``sky`` with ``fields`` (dicts with RA, Dec, State) drawn as squares of ``field_of_view``.
-
-    The map is drawn in the Mollweide projection with RA increasing to the left, as astronomers draw the sky.
-    """
+    """The PNG of ``sky`` with ``fields`` (dicts with RA, Dec, State) drawn as squares of ``field_of_view``:
+    the whole sky (Mollweide, RA increasing to the left, as astronomers draw it) and, beside it, the region
+    where the probability is, close up, with the fields coloured by their state."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # The grid in (lon, lat): RA increases to the left, so the plot's longitude is -RA
     lon = np.linspace(-np.pi, np.pi, width)
     lat = np.linspace(-np.pi / 2, np.pi / 2, width // 2)
     grid_lon, grid_lat = np.meshgrid(lon, lat)
-    ra = np.degrees(-grid_lon) % 360.0
-    dec = np.degrees(grid_lat)
-    pixel = sky.pixel_of(nested_at_max_level(ra.ravel(), dec.ravel())).reshape(ra.shape)
-    density = np.where(pixel >= 0, sky.probdensity[np.clip(pixel, 0, None)], 0.0)
-    inside = np.where(pixel >= 0, sky.credible(credible)[np.clip(pixel, 0, None)], False)
+    ra, dec = np.degrees(-grid_lon) % 360.0, np.degrees(grid_lat)  # the plot's longitude is -RA
+    density, inside = _density(sky, ra, dec, credible)
 
-    figure = plt.figure(figsize=(9, 5), dpi=100)
-    axes = figure.add_subplot(111, projection="mollweide")
-    axes.pcolormesh(grid_lon, grid_lat, density, cmap="magma_r",
-                    shading="auto", rasterized=True)
-    axes.contour(grid_lon, grid_lat, inside.astype(float), levels=[0.5], colors="k", linewidths=0.8)
-    seen = set()
-    for f in fields:
+    figure = plt.figure(figsize=(12, 4.6), dpi=100)
+    whole = figure.add_axes((0.02, 0.08, 0.55, 0.8), projection="mollweide")
+    whole.pcolormesh(grid_lon, grid_lat, density, cmap="magma_r", shading="auto", rasterized=True)
+    whole.contour(grid_lon, grid_lat, inside.astype(float), levels=[0.5], colors="k", linewidths=0.8)
+    whole.set_xticks(np.radians([-150, -120, -90, -60, -30, 0, 30, 60, 90, 120, 150]))
+    whole.set_xticklabels([f"{h}h" for h in (10, 8, 6, 4, 2, 0, 22, 20, 18, 16, 14)], fontsize=7)
+    whole.tick_params(axis="y", labelsize=7)
+    whole.grid(True, linewidth=0.3)
+    whole.set_title(title or "sky map", fontsize=10)
+
+    # Close up: around the densest place, as wide as the credible region (and the fields) reach
+    peak = np.unravel_index(np.argmax(density), density.shape)
+    c_ra, c_dec = float(ra[peak]), float(dec[peak])
+    cos = max(np.cos(np.radians(c_dec)), 0.05)
+    off_x = ((ra[inside] - c_ra + 180.0) % 360.0 - 180.0) * cos
+    off_y = dec[inside] - c_dec
+    f_x = [((float(f["RA"]) - c_ra + 180.0) % 360.0 - 180.0) * cos for f in fields]
+    f_y = [float(f["Dec"]) - c_dec for f in fields]
+    reach = max([2.0, *np.abs(off_x), *np.abs(off_y), *(abs(v) + field_of_view for v in f_x + f_y)]) * 1.3
+    reach = min(reach, 60.0)
+    x = np.linspace(-reach, reach, 300)
+    local_x, local_y = np.meshgrid(x, x)
+    local_dec = np.clip(c_dec + local_y, -90, 90)
+    local_ra = c_ra + local_x / cos
+    close_density, close_inside = _density(sky, local_ra, local_dec, credible)
+    close = figure.add_axes((0.63, 0.12, 0.33, 0.76))
+    close.pcolormesh(local_x, local_y, close_density, cmap="magma_r", shading="auto", rasterized=True)
+    if close_inside.any() and not close_inside.all():
+        close.contour(local_x, local_y, close_inside.astype(float), levels=[0.5], colors="k", linewidths=0.8)
+    half, seen = field_of_view / 2.0, set()
+    for f, fx, fy in zip(fields, f_x, f_y):
         state = str(f.get("State", "pending"))
-        centre = float(f["RA"])
-        f_ra, f_dec = _field_outline(centre, float(f["Dec"]), field_of_view)
-        # Around its centre (a field across RA 0 stays whole), clipped at the map's edge
-        x_centre = -np.radians(((centre + 180.0) % 360.0) - 180.0)
-        x = np.clip(x_centre - np.radians(((f_ra - centre + 180.0) % 360.0) - 180.0), -np.pi, np.pi)
-        axes.plot(x, np.radians(f_dec), color=STATE_COLOURS.get(state, "k"), linewidth=1.2,
-                  label=state if state not in seen else None)
+        close.plot([fx - half, fx + half, fx + half, fx - half, fx - half],
+                   [fy - half, fy - half, fy + half, fy + half, fy - half],
+                   color=STATE_COLOURS.get(state, "k"), linewidth=1.4, label=state if state not in seen else None)
         seen.add(state)
-    axes.set_xticks(np.radians([-150, -120, -90, -60, -30, 0, 30, 60, 90, 120, 150]))
-    axes.set_xticklabels([f"{h}h" for h in (10, 8, 6, 4, 2, 0, 22, 20, 18, 16, 14)], fontsize=7)
-    axes.grid(True, linewidth=0.3)
+    close.set_xlim(reach, -reach)  # east to the left
+    close.set_ylim(-reach, reach)
+    close.set_aspect("equal")
+    close.set_xlabel(f"degrees east of RA {c_ra:.2f} (x cos Dec)", fontsize=8)
+    close.set_ylabel(f"degrees north of Dec {c_dec:+.2f}", fontsize=8)
+    close.tick_params(labelsize=7)
+    close.set_title(f"{credible:.0%} region and the fields", fontsize=10)
     if seen:
-        axes.legend(loc="lower right", fontsize=7, frameon=False, bbox_to_anchor=(1.1, -0.1))
-    axes.set_title(title or "sky map", fontsize=10)
+        close.legend(loc="lower left", fontsize=7, framealpha=0.8)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)

@@ -1,8 +1,18 @@
-"""Sky maps and galaxy catalogues made by the tests: a multi-order map with a Gaussian blob and its
-distance layers, as IGWN's multi-order FITS, and a seeded synthetic catalogue."""
+"""Drills: a mock alert, its sky map and a galaxy catalogue, made here, to play the alert chain end to end
+(``toros-demo``, the tests, the benchmarks) without waiting for the sky.
+
+`blob_map` is a multi-order map with a Gaussian blob and its distance layers,
+refined where the probability is (as LIGO's maps are); `alert` wraps it as an
+IGWN alert (igwn-gwalert-schema 1.3, the sky map in base64); a mock event's
+ID starts with ``MS``, as IGWN's own mock alerts do, so a daemon set to act on
+real events alone ignores it. `synthetic_catalogue` is a seeded catalogue
+uniform on the sky and in volume; `write_catalogue` writes it with GLADE+'s
+column names.
+"""
 
 from __future__ import annotations
 
+import base64
 import io
 
 import astropy.units as u
@@ -11,7 +21,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from torosdrivers.alerts import Catalogue
+from .galaxies import Catalogue
+
+__all__ = ["alert", "blob_map", "fits_bytes", "synthetic_catalogue", "write_catalogue"]
 
 
 def blob_map(ra: float = 150.0, dec: float = -30.0, sigma_deg: float = 3.0, *, coarse: int = 6, fine: int = 9,
@@ -63,10 +75,8 @@ def synthetic_catalogue(n: int = 1_000_000, seed: int = 7) -> Catalogue:
 
 
 def alert(superevent_id: str = "MS261130a", alert_type: str = "PRELIMINARY", *, skymap: Table | None = None,
-          significant: bool = True, far: float = 3e-10) -> dict:
-    """An IGWN alert built to igwn-gwalert-schema 1.3, with the test's sky map in base64."""
-    import base64
-
+          significant: bool = True, far: float = 3e-10, created: str = "2026-11-30T03:00:30Z") -> dict:
+    """An IGWN alert built to igwn-gwalert-schema 1.3, with ``skymap`` (default: `blob_map`) in base64."""
     event = None
     if alert_type != "RETRACTION":
         sky = blob_map() if skymap is None else skymap
@@ -76,7 +86,7 @@ def alert(superevent_id: str = "MS261130a", alert_type: str = "PRELIMINARY", *, 
                  "properties": {"HasNS": 1.0, "HasRemnant": 0.99, "HasMassGap": 0.0},
                  "duration": None, "central_frequency": None,
                  "skymap": base64.b64encode(fits_bytes(sky)).decode()}
-    return {"alert_type": alert_type, "time_created": "2026-11-30T03:00:30Z", "superevent_id": superevent_id,
+    return {"alert_type": alert_type, "time_created": created, "superevent_id": superevent_id,
             "urls": {"gracedb": f"https://gracedb.ligo.org/superevents/{superevent_id}/view/"},
             "event": event, "external_coinc": None}
 
