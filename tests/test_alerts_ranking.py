@@ -124,3 +124,26 @@ def test_a_catalogue_reads_from_glade_columns(tmp_path):
     assert list(cat.name) == ["NGC 4993", "M31"] and cat.distance[0] == 40.0
     with pytest.raises(ValueError, match="no K column"):
         Catalogue.read(path, magnitude="K")
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".parquet", ".csv"])
+def test_the_same_catalogue_reads_alike_from_fits_parquet_and_csv(tmp_path, suffix):
+    """The three formats GLADE+ is kept in give the same galaxies (Parquet through pyarrow, in the test extras)."""
+    from astropy.table import Table
+
+    source = synthetic_catalogue(2000, seed=5)
+    path = tmp_path / f"glade{suffix}"
+    columns = {"GWGC": source.name, "RA": source.ra, "Dec": source.dec, "d_L": source.distance, "B": source.magnitude,
+               "K": source.magnitude - 3.0}
+    if suffix == ".parquet":
+        import pyarrow
+        import pyarrow.parquet
+
+        pyarrow.parquet.write_table(pyarrow.table({k: list(v) if k == "GWGC" else v for k, v in columns.items()}),
+                                    str(path))
+    else:
+        Table(columns).write(str(path), format={".csv": "ascii.csv"}.get(suffix))
+    read = Catalogue.read(path, magnitude="K")
+    assert len(read) == 2000 and list(read.name[:3]) == list(source.name[:3])
+    assert np.allclose(read.ra, source.ra) and np.allclose(read.magnitude, source.magnitude - 3.0)
+    assert np.array_equal(read.nested, source.nested)

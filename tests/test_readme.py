@@ -69,3 +69,29 @@ def test_readme_plate_solving_example_runs(capsys):
     exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "from where the mount says it points" in out and "acquired: " in out and "NOT" not in out, out
+
+
+def test_readme_glade_conversion_reads_as_a_catalogue(tmp_path):
+    """The README's GLADE+ command, with the download replaced by a file in GLADE+'s layout (40 columns,
+    whitespace, null where unknown): the galaxies with a distance come out, readable as a catalogue."""
+    import subprocess
+    import sys
+
+    from torosdrivers.alerts import Catalogue
+
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.S) if "GLADE+.txt" in b)
+    rows = []
+    for number, (ra, dec, b, k, d_l) in enumerate([("197.448", "-23.384", "12.9", "9.6", "40.1"),
+                                                    ("10.68", "41.27", "4.4", "null", "0.78"),
+                                                    ("150.0", "2.2", "null", "null", "null")], 1):
+        row = ["null"] * 40
+        row[0], row[8], row[9], row[10], row[18], row[32] = str(number), ra, dec, b, k, d_l
+        rows.append(" ".join(row))
+    (tmp_path / "sample.txt").write_text("\n".join(rows) + "\n")
+    script = block.replace("curl -L http://elysium.elte.hu/~dalyag/GLADE+.txt", "cat sample.txt")
+    script = script.replace(".venv/bin/python", sys.executable)
+    assert script != block
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, check=True, timeout=120)
+    catalogue = Catalogue.read(tmp_path / "glade+.fits")
+    assert list(catalogue.name) == ["1", "2"] and list(catalogue.distance) == [40.1, 0.78]
+    assert len(Catalogue.read(tmp_path / "glade+.fits", magnitude="K")) == 1  # M31 has no K here

@@ -72,10 +72,14 @@ class Catalogue:
 
     @classmethod
     def read(cls, path: str | Path, *, magnitude: str = "B") -> "Catalogue":
-        """A FITS or CSV table with GLADE+ columns (``RA``, ``Dec``, ``d_L``, ``B`` or ``K``; a name column
+        """A FITS, CSV or Parquet table with GLADE+ columns (``RA``, ``Dec``, ``d_L``, ``B`` or ``K``; a name column
         ``GWGC``, ``HyperLEDA`` or ``name`` where present). Rows without a distance or the magnitude are
         left out: they cannot be ranked."""
-        table = Table.read(str(path), format="ascii.csv" if str(path).lower().endswith(".csv") else None)
+        suffix = Path(path).suffix.lower()
+        if suffix == ".parquet":
+            table = _parquet(path)
+        else:
+            table = Table.read(str(path), format="ascii.csv" if suffix == ".csv" else None)
         columns = {c.lower(): c for c in table.colnames}
 
         def col(*names: str) -> np.ndarray:
@@ -90,6 +94,18 @@ class Catalogue:
                       if n in columns), np.arange(len(table)).astype(str))
         keep = np.isfinite(dist) & (dist > 0) & np.isfinite(mag) & np.isfinite(ra) & np.isfinite(dec)
         return cls(ra[keep], dec[keep], dist[keep], mag[keep], names[keep])
+
+
+def _parquet(path: str | Path) -> Table:
+    """A Parquet file's columns, through pyarrow itself (astropy's own reader needs pandas as well); a null
+    number reads as NaN."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError(f"catalogue {path}: reading Parquet needs pyarrow (pip install 'torosdrivers[parquet]'), "
+                         "or give the catalogue as FITS or CSV") from None
+    data = pq.read_table(str(path))
+    return Table({name: data.column(name).to_numpy() for name in data.column_names})
 
 
 @dataclass
