@@ -132,6 +132,11 @@ class AlertsService(Service):
         """An alert carries its sky map: up to ``Alerts: Max Alert Bytes``, and the order around it."""
         return max(int(self.config["Alerts"]["Max Alert Bytes"]) + 65536, super().max_request_bytes())
 
+    def not_ready(self) -> str:
+        """Alerts are taken and journalled without a catalogue, but cannot be ranked: health says so."""
+        return "" if self.catalogue is not None else "no galaxy catalogue (Alerts: Catalogue): alerts are kept, " \
+                                                     "not ranked"
+
     def validate(self, work_order: Any) -> AlertOrder:
         return validate_alert(work_order)
 

@@ -267,3 +267,37 @@ def test_gcn_kafka_alerts_are_committed_only_once_journalled(tmp_path, catalogue
         assert committed == 4
     finally:
         consumer.close()
+
+
+def test_the_alerts_section_is_checked_key_by_key(tmp_path, catalogue_file):
+    import copy
+
+    from torosdrivers.config import DEFAULTS
+    from torosdrivers.config_schema import check
+    from torosdrivers.daemons.services.alert_sources import read_credentials
+
+    def problems(**alerts):
+        data = copy.deepcopy(DEFAULTS)
+        data["Alerts"] = {**data["Alerts"], **alerts}
+        return check(data)
+
+    assert problems(Catalogue=str(catalogue_file)) == []
+    assert "Alerts.Catalogue" in problems(Catalogue=str(tmp_path / "missing.fits"))[0]
+    assert "the last rule must have no When" in problems(Rules=[{"When": {"Classification": "BNS"}, "Filter": "R",
+                                                                 "Exposure Time": 60}])[0]
+    assert "Classification: 'BHNS': expected one of ['BNS', 'NSBH', 'BBH', 'Terrestrial']" in \
+        problems(Rules=[{"When": {"Classification": "BHNS"}, "Filter": "R", "Exposure Time": 60},
+                        {"Filter": "R", "Exposure Time": 60}])[0]
+    assert "Exposure Time: -1: expected a number" in problems(Rules=[{"Filter": "R", "Exposure Time": -1}])[0]
+    assert "event kinds" in problems(Events=["real", "fake"])[0]
+    assert "Kafka Credentials is empty" in problems(Kafka=True)[0]
+    credentials = tmp_path / "gcn.credentials"
+    credentials.write_text("client_id='abc'\nclient_secret='s3cret'\n")
+    credentials.chmod(0o644)
+    assert "readable by every user" in problems(Kafka=True, **{"Kafka Credentials": str(credentials)})[0]
+    credentials.chmod(0o600)
+    assert problems(Kafka=True, **{"Kafka Credentials": str(credentials)}) == []
+    assert read_credentials(credentials) == ("abc", "s3cret")
+    credentials.write_text("client_id=abc\n")
+    with pytest.raises(ValueError, match="no client_secret"):
+        read_credentials(credentials)
