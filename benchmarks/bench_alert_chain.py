@@ -85,7 +85,9 @@ def main() -> None:
         # The demo's optics: 2"/px, a 68' field the installed Tycho-2 index files solve (acquisition on)
         data["Simulator"] = {**data["Simulator"], "Time Scale": 20.0 if quick else 1.0, "Size": 2048, "Seed": 1,
                              "Weather": [], "Start": START, "Mount Errors": 1.0}
-        data["Telescope"] = {**data["Telescope"], "Focal Length": round(focal_length(15.0, 2.0), 1)}
+        # No set point: the camera's cooling (minutes at real speed) is the night's start, not the alert's
+        data["Telescope"] = {**data["Telescope"], "Focal Length": round(focal_length(15.0, 2.0), 1),
+                             "CCD Set Point": None}
         data["Alerts"] = {**data["Alerts"], "Catalogue": str(tmp / "glade.fits"), "Events": ["real", "mock"],
                           "Pointings": 10, "Rules": [{"Filter": "R", "Exposure Time": 10.0}]}
         problems = check(data)
@@ -110,7 +112,7 @@ def main() -> None:
                 _wait(lambda s=service: _proxy(s).health()["Ready"] and s._devices_ok, 120, 0.1)
             _wait(lambda: _proxy(telescope).safety()["Safe"], 120, 0.1)
 
-            # The night under way: the camera cooled and the reference bias taken by a first observation,
+            # The night under way: the reference bias taken by a first observation,
             # elsewhere and in another filter (the alert's field then needs a slew and a filter change)
             warm = {"ID": "warm-up", "WOType": "Observation", "RA": (field[0] - 40.0) % 360.0, "Dec": -20.0,
                     "Filter": "V", "Exposure Time": 1.0, "Number of Exposures": 1}

@@ -76,6 +76,9 @@ class AlertsService(Service):
 
     name = "alerts"
     address_key = "Alerts"
+    #: An alert interrupted by a stop runs again: its Target List's ID is the alert's own, so a list the
+    #: scheduler already took is answered as a duplicate, and the campaign then records it.
+    requeues_interrupted = True
 
     def __init__(self, config: Config, journal: str | None = None, devices: Devices | None = None) -> None:
         super().__init__(config, journal)
@@ -170,6 +173,12 @@ class AlertsService(Service):
         received = parse_stamp(row["received"]) if row else None
         sky_time = self.devices.mount.time  # the observatory's clock as the alert is run (a drill's is simulated)
         campaign = self._campaign(sid)
+        created = alert.time_created.utc.isot + "Z"
+        if alert.alert_type != "RETRACTION" and (campaign.get("Retracted") or created < campaign.get("Created", "")):
+            why = "the event was retracted" if campaign.get("Retracted") else \
+                f"an alert of {sid} created later ({campaign['Created']}) was already acted on"
+            return Result(f"superseded: {sid} {alert.alert_type} created {created}: {why}",
+                          {"Superevent": sid, "Alert Type": alert.alert_type, "Superseded": True})
         with self._scheduler() as scheduler:
             if alert.alert_type == "RETRACTION":
                 return self._retract(scheduler, campaign, alert, progress)
@@ -241,9 +250,12 @@ class AlertsService(Service):
                 continue
             cancelled.append(f"{list_id} ({state})")
         with self._campaign_lock:
-            campaign.update({"Retracted": True, "Live": "", "Last Alert": alert.alert_type})
+            campaign.update({"Retracted": True, "Live": "", "Last Alert": alert.alert_type,
+                             "Created": alert.time_created.utc.isot + "Z"})
             self._keep(campaign)
-        return Result(f"{sid} RETRACTION: {len(cancelled)} list(s) cancelled at the scheduler",
+        stopped = sum(not entry.endswith(("(done)", "(failed)")) for entry in cancelled)
+        return Result(f"{sid} RETRACTION: {stopped} list(s) cancelled at the scheduler"
+                      f"{f', {len(cancelled) - stopped} had already ended' if len(cancelled) > stopped else ''}",
                       {"Superevent": sid, "Alert Type": "RETRACTION", "Cancelled": cancelled})
 
     def _kept_fields(self, scheduler, campaign: dict) -> list[dict[str, Any]]:
@@ -295,7 +307,7 @@ class AlertsService(Service):
     def _record(self, campaign: dict, alert, list_id: str | None, planned: list[dict], kept: list[dict]) -> None:
         with self._campaign_lock:
             campaign.update({"Kind": alert.kind, "Last Alert": alert.alert_type, "Significant": alert.significant,
-                             "Classification": alert.classification, "Received": alert.time_created.isot + "Z"})
+                             "Classification": alert.classification, "Created": alert.time_created.utc.isot + "Z"})
             if list_id is not None:
                 campaign["Lists"] = [e for e in campaign["Lists"] if e["ID"] != list_id] + [
                     {"ID": list_id, "Alert Type": alert.alert_type, "Targets": planned}]
@@ -336,7 +348,7 @@ class AlertsService(Service):
         out = []
         with self._campaign_lock:
             items = [json.loads(json.dumps(c)) for c in self._campaigns.values()]
-        for c in sorted(items, key=lambda c: c.get("Received", ""), reverse=True):
+        for c in sorted(items, key=lambda c: c.get("Created", ""), reverse=True):
             fields = self._fields(c)
             live = [f for f in fields if f["State"] not in ("cancelled", "unobservable", "failed")]
             out.append({"Superevent": c["Superevent"], "Kind": c.get("Kind", ""), "Last Alert": c.get("Last Alert", ""),
