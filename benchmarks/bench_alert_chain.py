@@ -132,7 +132,6 @@ def main() -> None:
             floor = time.time() - began
 
             message = alert("MS260925a", skymap=blob_map(*field, sigma_deg=2.0, distmu=120.0, distsigma=20.0))
-            sent = time.time()
             receipt = _proxy(alerts).front_desk({"WOType": "Alert", "Alert": json.dumps(message)})
             done = _wait(lambda: (s := _proxy(alerts).status(receipt["ID"]))["State"] in ("done", "failed") and s,
                          60)

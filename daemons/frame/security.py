@@ -20,7 +20,7 @@ import xmlrpc.client
 from torosdrivers.config import Config
 from torosdrivers.httpguard import Guard, host_problem
 
-__all__ = ["server_tls", "token_of", "service_proxy", "host_problem", "guard_of"]
+__all__ = ["server_tls", "token_of", "service_proxy", "reach", "host_problem", "guard_of"]
 
 log = logging.getLogger("toros.security")
 
@@ -116,3 +116,15 @@ def service_proxy(config: Config, service: str, *, url: str | None = None,
     else:
         transport = _Transport(timeout, headers)
     return xmlrpc.client.ServerProxy(target, transport=transport, allow_none=True)
+
+
+def reach(config: Config, service: str, name: str, timeout: float = 10.0) -> None:
+    """That a peer daemon answers ``health()`` (the scheduler reaching the telescope daemon, the alerts daemon
+    the scheduler), else `NotConnectedError` naming it and its address."""
+    from torosdrivers.errors import NotConnectedError
+
+    try:
+        with service_proxy(config, service, timeout=timeout) as proxy:
+            proxy.health()
+    except (OSError, xmlrpc.client.Error) as exc:
+        raise NotConnectedError(f"{name} at {config.url(service)}: {exc}") from None

@@ -52,7 +52,7 @@ from torosdrivers.errors import DriverError, NotConnectedError
 from torosdrivers.scheduling import Block, night_grid, observable
 
 
-from torosdrivers.daemons.frame.security import service_proxy
+from torosdrivers.daemons.frame.security import reach, service_proxy
 from torosdrivers.daemons.frame.service import Service
 from torosdrivers.daemons.frame.status import Result, parse_stamp
 from torosdrivers.daemons.frame.workorders import FAULT_INVALID, FAULT_UNKNOWN_ORDER, AlertOrder, WorkOrderError, \
@@ -124,11 +124,7 @@ class AlertsService(Service):
 
     def ping(self) -> None:
         self.devices.mount.ping()
-        try:
-            with self._scheduler() as scheduler:
-                scheduler.health()
-        except (OSError, xmlrpc.client.Error) as exc:
-            raise NotConnectedError(f"the scheduler at {self.config.url('Scheduler')}: {exc}") from None
+        reach(self.config, "Scheduler", "the scheduler")
 
     # -- receiving ---------------------------------------------------------------------------
     def max_request_bytes(self) -> int:

@@ -43,7 +43,7 @@ from torosdrivers.scheduling import Block, Limits, Overheads, Plan, assign_prior
     plan_night, rules_from_config
 
 from torosdrivers.scheduling.sky import chart_data
-from torosdrivers.daemons.frame.security import service_proxy
+from torosdrivers.daemons.frame.security import reach, service_proxy
 from torosdrivers.daemons.frame.service import Service
 from torosdrivers.daemons.frame.workorders import FAULT_DEVICE, FAULT_SERVER, FAULT_UNKNOWN_ORDER, ScheduledOrder, Target, \
     validate_scheduled
@@ -161,11 +161,7 @@ class SchedulerService(Service):
 
     def ping(self) -> None:
         self.devices.mount.ping()
-        try:
-            with self._telescope() as telescope:
-                telescope.health()
-        except (OSError, xmlrpc.client.Error) as exc:
-            raise NotConnectedError(f"the telescope daemon at {self.config.url('Telescope')}: {exc}") from None
+        reach(self.config, "Telescope", "the telescope daemon")
 
     # -- orders ----------------------------------------------------------------------------
     def max_request_bytes(self) -> int:
