@@ -13,7 +13,7 @@ of the night and, where astrometry.net is installed, acquires the target by
 plate solving before its lights (whose headers get the solved WCS).
 
 Then it plays a gravitational-wave alert drill through the whole chain: a
-mock IGWN alert (``MS...``, its sky map on the documented field) is dropped
+mock IGWN alert (``MS...``, its sky map on a field high at that moment) is dropped
 in the alerts daemon's watched folder; the daemon ranks a million-galaxy
 catalogue (made for the drill, with GLADE+'s columns) against it and sends
 the best fields to the scheduler as a time-critical Target List; the
@@ -49,7 +49,7 @@ from torosdrivers.alerts.targets import alert_id
 from torosdrivers.ccd.wcs import focal_length
 from torosdrivers.config import load_config
 from torosdrivers.lifecycle import wait_for_stop
-from torosdrivers.coords import TOROS_SITE, sun_altaz, to_altaz
+from torosdrivers.coords import TOROS_SITE, local_sidereal_degrees, sun_altaz, to_altaz
 from torosdrivers.preview import stretch, write_png
 
 from torosdrivers.daemons.frame.security import service_proxy
@@ -242,19 +242,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _alert_drill(config, out: Path, telescope, preprocessor) -> bool:
-    """A mock alert on the documented field, through the watched folder, to a calibrated frame of its best
+    """A mock alert on a field high in the sky, through the watched folder, to a calibrated frame of its best
     field; prints what each step took. Whether it got there."""
     scheduler, alerts = service_proxy(config, "Scheduler"), service_proxy(config, "Alerts")
     created = Time.now().utc.isot[:19] + "Z"
+    # The event where the sky is high now, on the observatory's clock (the simulated night has moved on since
+    # the documented field was chosen; on a busy machine by hours)
+    sky_now = Time(telescope.state()["Devices"]["Mount"]["Time"].rstrip("Z"))
+    centre = ((float(local_sidereal_degrees(sky_now, TOROS_SITE)) + 10.0) % 360.0, -30.0)
     message = alert("MS" + created[2:10].replace("-", "") + "a", "PRELIMINARY", created=created,
-                    skymap=blob_map(OBSERVATION["RA"], OBSERVATION["Dec"], sigma_deg=1.5, distmu=120.0,
-                                    distsigma=20.0))
+                    skymap=blob_map(*centre, sigma_deg=1.5, distmu=120.0, distsigma=20.0))
     order_id = alert_id(Alert.parse(message))
     inbox = out / "alerts-inbox"
     inbox.mkdir(exist_ok=True)
     (inbox / ".drill.json").write_text(json.dumps(message))  # written aside, then moved in whole
     (inbox / ".drill.json").rename(inbox / f"{message['superevent_id']}.json")
-    print(f"\nAlert drill: {message['superevent_id']} PRELIMINARY dropped in {inbox}")
+    print(f"\nAlert drill: {message['superevent_id']} PRELIMINARY (RA {centre[0]:.1f}, Dec {centre[1]:.1f}, high in the "
+          f"sky at {sky_now.isot[:16]}) dropped in {inbox}")
     deadline = time.monotonic() + 60
     while not _known(alerts, order_id):
         if time.monotonic() > deadline:

@@ -79,7 +79,8 @@ def _wait(what, timeout: float = 60.0, step: float = 0.05):
 
 
 def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_path, catalogue_file, capsys):
-    night = AlertNight(tmp_path, catalogue_file)
+    # At x200 the region stays up for the whole test even on a busy machine (at x1000 it set before the UPDATE)
+    night = AlertNight(tmp_path, catalogue_file, Simulator={"Time Scale": 200.0})
     try:
         first = alert("MS261130a", "PRELIMINARY", skymap=blob_map(*DUSK, sigma_deg=2.0))
         receipt = _send(night.alerts_proxy, first)
@@ -109,7 +110,7 @@ def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_pa
         update = alert("MS261130a", "UPDATE", skymap=blob_map(DUSK[0] + 1.0, DUSK[1], sigma_deg=2.0))
         update["time_created"] = _created(20)
         second = wait_state(night.alerts_proxy, _send(night.alerts_proxy, update)["ID"])
-        assert second["State"] == "done", second["Error"]
+        assert second["State"] == "done" and "Target List" in second["Details"], second["Error"] or second["Result"]
         kept = second["Details"]["Kept From Earlier Lists"]
         assert {k["ID"] for k in kept} >= {observed[0]["ID"]}
         new_list = second["Details"]["Target List"]
