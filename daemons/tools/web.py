@@ -384,6 +384,20 @@ async def _frame(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
+async def _alert_chart(request: web.Request) -> web.Response:
+    """An event's sky map with its fields (the alerts daemon's ``chart``), as a PNG."""
+    event = request.query.get("event", "")
+    if not 1 <= len(event) <= 40 or not all(c.isalnum() or c in "-_" for c in event):
+        return _refuse(400, "event: expected a superevent ID (letters and digits)")
+    try:
+        png = await asyncio.to_thread(_call, request.app[CONFIG], "alerts", "chart", event)
+    except xmlrpc.client.Fault as fault:
+        return _refuse(404, fault.faultString)
+    except (OSError, xmlrpc.client.Error) as exc:
+        return _refuse(502, f"cannot reach the alerts daemon: {exc}")
+    return web.Response(body=png.data, content_type="image/png", headers={"Cache-Control": "max-age=60"})
+
+
 def _call(config: Config, service: str, method: str, *args) -> dict:
     with service_proxy(config, SERVICES[service], timeout=10.0) as proxy:
         return getattr(proxy, method)(*args)
@@ -443,6 +457,9 @@ async def _poll(app: web.Application) -> None:
                 frame["Statistics"] = await asyncio.to_thread(frame_statistics, Path(frame["Path"]), statistics)
             except (OSError, StopIteration, ValueError) as exc:  # a frame being written, or gone
                 frame["Statistics"] = {"Warning": f"cannot read it: {shorten(exc, 120)}"}
+        for campaign in view.get("Campaigns", [])[:1]:  # the newest event's chart, drawn again as it changes
+            campaign["Chart"] = f"/alert.png?event={quote(campaign['Superevent'])}&v=" \
+                                f"{quote(campaign['Last Alert'])}-{campaign['Fields']}-{campaign['Observed Fields']}"
         await hub.publish(json.dumps(view))
         await asyncio.sleep(float(config["Web"]["Refresh"]))
 
@@ -471,6 +488,7 @@ def make_app(config: Config) -> web.Application:
     app.router.add_get("/events", _events)
     app.router.add_get("/api/state", _state)
     app.router.add_get("/frame.png", _frame)
+    app.router.add_get("/alert.png", _alert_chart)
     app.router.add_post("/api/orders", _submit)
     app.router.add_post("/api/cancel", _cancel)
     app.router.add_static("/static/", PAGE, show_index=False)

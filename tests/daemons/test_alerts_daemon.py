@@ -156,6 +156,24 @@ def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_pa
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
         assert (Path(night.config["Data Directory"]) / "alerts" / "MS261130a.png").is_file()
 
+        # The page: the newest event's coverage and its chart
+        import requests
+
+        from torosdrivers.daemons.tools.web import WebServer
+
+        night.config.data["Alerts Address"]["Port"] = night.alerts.server.port
+        page = WebServer(night.config, port=0).start()
+        try:
+            campaigns = _wait(lambda: requests.get(page.url + "/api/state", timeout=10).json().get("Campaigns"),
+                              timeout=30, step=0.2)
+            assert campaigns[0]["Superevent"] == "MS261130a" and campaigns[0]["Chart"].startswith("/alert.png?")
+            chart = requests.get(page.url + campaigns[0]["Chart"], timeout=30)
+            assert chart.ok and chart.headers["Content-Type"] == "image/png" and chart.content.startswith(b"\x89PNG")
+            assert requests.get(page.url + "/alert.png?event=S000000zz", timeout=30).status_code == 404
+            assert requests.get(page.url + "/alert.png?event=../etc", timeout=30).status_code == 400
+        finally:
+            page.stop()
+
         # The operator's view: toros alerts, its chart, and an alert sent from a file
         client = tmp_path / "client.yaml"
         client.write_text(yaml.safe_dump({"Alerts Address": {"IP": "127.0.0.1", "Port": night.alerts.server.port}}))

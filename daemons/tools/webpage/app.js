@@ -253,6 +253,11 @@ function renderAlerts(campaigns) {
     c.Retracted ? `retracted (${c.Kind})` : `${c["Observed Fields"]} of ${c.Fields} fields observed · `
       + `${(c.Observed * 100).toFixed(1)} % of ${(c.Planned * 100).toFixed(1)} % planned`
       + `${c.Significant ? " · significant" : ""} (${c.Kind})`]));
+  const chart = $("alerts-chart");
+  if (latest.Chart && chart.getAttribute("src") !== latest.Chart) {
+    chart.src = latest.Chart;
+    chart.hidden = false;
+  }
 }
 
 function renderTimeline(id, entries) {
