@@ -250,12 +250,13 @@ function renderAlerts(campaigns) {
   const latest = campaigns[0];
   $("alerts-state").textContent = `${latest.Superevent} ${latest.Retracted ? "retracted" : latest["Last Alert"]}`;
   facts("alerts-facts", campaigns.slice(0, 4).map((c) => [c.Superevent,
-    c.Retracted ? `retracted (${c.Kind})` : `${c["Observed Fields"]} of ${c.Fields} fields observed · `
-      + `${(c.Observed * 100).toFixed(1)} % of ${(c.Planned * 100).toFixed(1)} % planned`
+    c.Retracted ? `retracted (${c.Kind})` : `observed ${(c.Observed * 100).toFixed(1)} % of the probability `
+      + `(planned ${(c.Planned * 100).toFixed(1)} %), ${c["Observed Fields"]} of ${c.Fields} fields`
       + `${c.Significant ? " · significant" : ""} (${c.Kind})`]));
   const chart = $("alerts-chart");
   if (latest.Chart && chart.getAttribute("src") !== latest.Chart) {
     chart.src = latest.Chart;
+    $("alerts-chart-link").href = latest.Chart;
     chart.hidden = false;
   }
 }
