@@ -35,6 +35,14 @@ def catalogue_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def small_catalogue(tmp_path_factory) -> Path:
+    """For the tests of what comes before the ranking (sources, refusals, configuration): loaded in a blink."""
+    path = tmp_path_factory.mktemp("glade-small") / "glade+.fits"
+    write_catalogue(path, synthetic_catalogue(20_000, seed=11))
+    return path
+
+
 def _settings(catalogue: Path, **more) -> dict:
     return {"Catalogue": str(catalogue), "Events": ["real", "mock"], "Pointings": 8, "Field of View": FIELD,
             "Rules": [{"Name": "neutron stars", "When": {"Classification": "BNS"}, "Filter": "R",
@@ -191,8 +199,8 @@ def test_an_alert_becomes_fields_observed_then_an_update_and_a_retraction(tmp_pa
         night.stop()
 
 
-def test_bad_alerts_are_refused_by_name_with_nothing_stored_and_the_daemon_serves_on(tmp_path, catalogue_file):
-    config = make_config(tmp_path, Alerts=_settings(catalogue_file, Events=["real"]))
+def test_bad_alerts_are_refused_by_name_with_nothing_stored_and_the_daemon_serves_on(tmp_path, small_catalogue):
+    config = make_config(tmp_path, Alerts=_settings(small_catalogue, Events=["real"]))
     service = AlertsService(config)
     service.serve(0)
     proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{service.server.port}", allow_none=True)
@@ -234,10 +242,10 @@ def test_bad_alerts_are_refused_by_name_with_nothing_stored_and_the_daemon_serve
         service.stop()
 
 
-def test_a_watched_folder_takes_settled_alerts_once_journalled(tmp_path, catalogue_file):
+def test_a_watched_folder_takes_settled_alerts_once_journalled(tmp_path, small_catalogue):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    config = make_config(tmp_path, Alerts=_settings(catalogue_file, Folder=str(inbox)))
+    config = make_config(tmp_path, Alerts=_settings(small_catalogue, Folder=str(inbox)))
     good = alert("S261130d", "PRELIMINARY")
     (inbox / "S261130d.json").write_text(json.dumps(good))
     (inbox / "broken.json").write_text(json.dumps(good)[:-200])
@@ -258,7 +266,7 @@ def test_a_watched_folder_takes_settled_alerts_once_journalled(tmp_path, catalog
         service.stop()
 
 
-def test_gcn_kafka_alerts_are_committed_only_once_journalled(tmp_path, catalogue_file):
+def test_gcn_kafka_alerts_are_committed_only_once_journalled(tmp_path, small_catalogue):
     """Through gcn-kafka's Consumer against librdkafka's mock Kafka cluster (the real protocol, on loopback)."""
     confluent_kafka = pytest.importorskip("confluent_kafka")
     producer = confluent_kafka.Producer({"test.mock.num.brokers": 1})
@@ -270,7 +278,7 @@ def test_gcn_kafka_alerts_are_committed_only_once_journalled(tmp_path, catalogue
     producer.produce("igwn.gwalert", value=b"\xff\xfe not an alert")
     producer.produce("igwn.gwalert", value=json.dumps({"alert_type": "PRELIMINARY"}).encode())
     assert producer.flush(10) == 0
-    config = make_config(tmp_path, Alerts=_settings(catalogue_file, Kafka=True, **{
+    config = make_config(tmp_path, Alerts=_settings(small_catalogue, Kafka=True, **{
         "Kafka Servers": servers, "Kafka From": "earliest", "Kafka Group": "toros-test"}))
     service = AlertsService(config)
     service.serve(0)
@@ -294,7 +302,7 @@ def test_gcn_kafka_alerts_are_committed_only_once_journalled(tmp_path, catalogue
         consumer.close()
 
 
-def test_the_alerts_section_is_checked_key_by_key(tmp_path, catalogue_file):
+def test_the_alerts_section_is_checked_key_by_key(tmp_path, small_catalogue):
     import copy
 
     from torosdrivers.config import DEFAULTS
@@ -306,7 +314,7 @@ def test_the_alerts_section_is_checked_key_by_key(tmp_path, catalogue_file):
         data["Alerts"] = {**data["Alerts"], **alerts}
         return check(data)
 
-    assert problems(Catalogue=str(catalogue_file)) == []
+    assert problems(Catalogue=str(small_catalogue)) == []
     assert "Alerts.Catalogue" in problems(Catalogue=str(tmp_path / "missing.fits"))[0]
     assert "the last rule must have no When" in problems(Rules=[{"When": {"Classification": "BNS"}, "Filter": "R",
                                                                  "Exposure Time": 60}])[0]
