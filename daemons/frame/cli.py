@@ -83,6 +83,9 @@ def _serve(kind: str, argv: list[str] | None) -> int:
     try:
         service = cls(config)
         server = service.serve(args.port)
+    except ConfigError as exc:  # a file the configuration names cannot be used: as a bad configuration, exit 2
+        fatal(logging.getLogger(f"toros.{kind}"), f"toros-{kind}", str(exc))
+        return 2
     except (DriverError, JournalError, OSError, ssl.SSLError) as exc:
         fatal(logging.getLogger(f"toros.{kind}"), f"toros-{kind}", f"cannot start: {exc}")
         return 1

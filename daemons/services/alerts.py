@@ -47,8 +47,8 @@ from torosdrivers.alerts import Catalogue, Pointing, SkyMap, outside, pointings,
 from torosdrivers.alerts.chart import chart_png
 from torosdrivers.alerts.rules import choose, rules_from_config
 from torosdrivers.alerts.targets import target_list
-from torosdrivers.config import Config, Devices, build_devices
-from torosdrivers.errors import DriverError, NotConnectedError
+from torosdrivers.config import Config, ConfigError, Devices, build_devices
+from torosdrivers.errors import NotConnectedError
 from torosdrivers.scheduling import Block, night_grid, observable
 
 
@@ -95,7 +95,8 @@ class AlertsService(Service):
             try:
                 self.catalogue = Catalogue.read(settings["Catalogue"], magnitude=settings["Magnitude"])
             except (OSError, ValueError) as exc:
-                raise DriverError(f"Alerts.Catalogue {settings['Catalogue']}: {exc}") from None
+                raise ConfigError(f"Alerts.Catalogue {settings['Catalogue']}: cannot be read as a galaxy "
+                                  f"catalogue: {exc}") from None
             self.log.info("catalogue %s: %d galaxies with a distance and a %s magnitude (%.1f s)",
                           settings["Catalogue"], len(self.catalogue), settings["Magnitude"], time.monotonic() - began)
         self.devices = devices or build_devices(config, ("Mount",))  # the observatory's clock and site

@@ -370,3 +370,20 @@ def test_the_published_example_alerts_through_the_daemon(tmp_path):
         assert night.alerts_proxy.campaigns()[0]["Retracted"] is True
     finally:
         night.stop()
+
+
+def test_a_catalogue_that_cannot_be_read_stops_the_start_with_one_line(tmp_path):
+    """As a bad configuration: exit 2 (systemd does not restart it in a loop), the file named, no traceback."""
+    import subprocess
+    import sys
+
+    junk = tmp_path / "glade.fits"
+    junk.write_text("not a FITS file")
+    config = tmp_path / "toros.yaml"
+    config.write_text(yaml.safe_dump({"Alerts": {"Catalogue": str(junk)}, "Logging": {"File": str(tmp_path / "l.log")},
+                                      "Database": {"Journal": str(tmp_path / "j.sqlite"),
+                                                   "Catalog": str(tmp_path / "c.sqlite")}}))
+    done = subprocess.run([sys.executable, "-m", "torosdrivers.daemons.frame.cli", "alerts", "--config", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and f"Alerts.Catalogue {junk}: cannot be read" in done.stderr

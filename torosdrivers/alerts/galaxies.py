@@ -78,8 +78,12 @@ class Catalogue:
         suffix = Path(path).suffix.lower()
         if suffix == ".parquet":
             table = _parquet(path)
-        else:
-            table = Table.read(str(path), format="ascii.csv" if suffix == ".csv" else None)
+        else:  # CSV by its name, anything else as FITS (.fits, .fit, .fits.gz): never a guess among formats
+            try:
+                table = Table.read(str(path), format="ascii.csv" if suffix == ".csv" else "fits")
+            except (OSError, ValueError, TypeError, IndexError) as exc:
+                raise ValueError(f"catalogue {path}: not a readable {'CSV' if suffix == '.csv' else 'FITS'} "
+                                 f"table ({exc})") from None
         columns = {c.lower(): c for c in table.colnames}
 
         def col(*names: str) -> np.ndarray:
