@@ -18,11 +18,11 @@ $(STAMP): pyproject.toml
 
 ## test: run the whole test suite (what CI runs), on four workers (a file's tests stay on one). Four on two
 ##       cores: many tests wait on a simulated night, a real-time line or an INDI simulator's own pace, not
-##       the CPU (5:35-6:04 on a fresh clone with the INDI and alerts tests of 2026-12-01)
+##       the CPU (6:27-6:38 on a fresh clone with the alerts daemon's tests, 2026-12-01)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 4 --dist loadfile
 
-## demo: the TOROS Manager end to end: daemons, work orders, simulated observatory, calibrated frames
+## demo: the TOROS Manager end to end: daemons, work orders, simulated observatory, calibrated frames, an alert drill
 demo: $(STAMP)
 	$(BIN)/toros-demo --output demo-output
 
