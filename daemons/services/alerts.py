@@ -117,7 +117,6 @@ class AlertsService(Service):
         self.ping()
         for key, value in self.journal.recall("campaign:").items():
             self._campaigns[key[len("campaign:"):]] = json.loads(value)
-        self._night()  # astropy's ephemerides loaded now (~1 s cold), not when the first alert comes
 
     def disconnect(self) -> None:
         if self._own_devices:
@@ -313,6 +312,8 @@ class AlertsService(Service):
             self._keep(campaign)
 
     def idle(self) -> None:
+        if self._grid is None:  # astropy's ephemerides loaded at the first idle turn (~1 s cold), not by an alert
+            self._night()
         if time.monotonic() - self._coverage_at >= COVERAGE_EVERY and self._campaigns:
             self._coverage_at = time.monotonic()
             try:

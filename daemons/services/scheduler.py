@@ -153,7 +153,6 @@ class SchedulerService(Service):
             raise NotConnectedError("the telescope daemon has not read its filter wheel yet")
         self.filters = list(wheel["Names"])
         self._load()
-        self._grid_for(self._now())  # the night's Sun and Moon now (~1 s cold), not when a transient comes
 
     def disconnect(self) -> None:
         if self._own_devices:
@@ -361,6 +360,9 @@ class SchedulerService(Service):
             self._doing = f"waiting for the telescope daemon ({self._device_problem})"
             self._stop.wait(TURN)
             return
+        if self._grid is None:  # the night's Sun and Moon at the first turn (~1 s cold), not when a transient comes
+            self._doing = "computing the night's Sun and Moon"
+            self._grid_for(self._now())
         self._doing = "planning"
         try:
             with self._telescope() as telescope:
