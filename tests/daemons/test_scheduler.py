@@ -186,15 +186,17 @@ def test_toros_plan_prints_the_night(slow_night, tmp_path, capsys):
 
 
 def test_rain_closes_for_an_hour_and_the_plan_goes_on_after(tmp_path):
-    rain = [{"at": "2026-09-25T00:25:00", "sky": "rain"}, {"at": "2026-09-25T01:25:00", "sky": "clear"}]
-    night = Night(tmp_path, Simulator={"Weather": rain, "Start": "2026-09-25T00:05:00"})
+    # x500, and the rain half an hour after the start: the first target must reach the telescope before it, and
+    # at x1000 a busy machine's start-up alone (the night grid, ~1 s cold) was 20 minutes of sky
+    rain = [{"at": "2026-09-25T00:35:00", "sky": "rain"}, {"at": "2026-09-25T01:35:00", "sky": "clear"}]
+    night = Night(tmp_path, Simulator={"Weather": rain, "Start": "2026-09-25T00:05:00", "Time Scale": 500.0})
     try:
         night.proxy.front_desk({"ID": "wet", "WOType": "Target List", "Filter": "V", "Exposure Time": 600.0,
                                 "Targets": _galaxies(60, seed=11, ra=(270, 345))})
         handed_while_unsafe: dict[str, bool] = {}  # telescope order -> whether it appeared while unsafe
         before = None  # the telescope's orders when the rain was first seen
         unsafe_turns = 0
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 90
         while True:
             assert time.monotonic() < deadline, (unsafe_turns, handed_while_unsafe)
             safe = night.proxy.plan()["Safe"]
