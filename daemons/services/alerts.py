@@ -69,6 +69,8 @@ CANDIDATES_PER_POINTING = 4
 TONIGHT, STEP = 14 * 3600.0, 300.0
 #: Target states whose fields an UPDATE does not plan again.
 _KEPT = ("done", "dispatched")
+#: Target states that do not change any more at the scheduler.
+_ENDED = ("done", "failed", "cancelled", "unobservable")
 
 
 class AlertsService(Service):
@@ -194,7 +196,7 @@ class AlertsService(Service):
                 why = "no galaxy of the catalogue in its region" if not len(ranking.index) else \
                     f"none of its {len(left_out)} best fields is observable from {self.config['Site']['Name']} " \
                     f"tonight"
-                self._record(campaign, alert, None, [], kept)
+                self._record(campaign, order.id, alert, None, [], kept)
                 return Result(f"{sid} {alert.alert_type}: nothing sent to the scheduler: {why}",
                               {"Superevent": sid, "Alert Type": alert.alert_type, "Pointings": [],
                                "Not Observable": left_out})
@@ -216,7 +218,7 @@ class AlertsService(Service):
         waited = (time.time() - received.timestamp()) if received else None
         planned = [{"Name": t["Name"], "RA": t["RA"], "Dec": t["Dec"], "Probability": t["Probability"]}
                    for t in wo["Targets"]]
-        self._record(campaign, alert, wo["ID"], planned, kept)
+        self._record(campaign, order.id, alert, wo["ID"], planned, kept)
         self._chart_file(sid, alert.skymap)
         share = sum(t["Probability"] for t in planned)
         summary = (f"{sid} {alert.alert_type}: {len(planned)} field(s) holding {share:.1%} of the galaxy-weighted "
@@ -300,10 +302,13 @@ class AlertsService(Service):
     def _keep(self, campaign: dict) -> None:
         self.journal.remember({f"campaign:{campaign['Superevent']}": json.dumps(campaign)})
 
-    def _record(self, campaign: dict, alert, list_id: str | None, planned: list[dict], kept: list[dict]) -> None:
+    def _record(self, campaign: dict, order_id: str, alert, list_id: str | None, planned: list[dict],
+                kept: list[dict]) -> None:
         with self._campaign_lock:
+            # "Map": the alert order whose sky map the chart draws (the one acted on, not a superseded one)
             campaign.update({"Kind": alert.kind, "Last Alert": alert.alert_type, "Significant": alert.significant,
-                             "Classification": alert.classification, "Created": alert.time_created.utc.isot + "Z"})
+                             "Classification": alert.classification, "Created": alert.time_created.utc.isot + "Z",
+                             "Map": order_id})
             if list_id is not None:
                 campaign["Lists"] = [e for e in campaign["Lists"] if e["ID"] != list_id] + [
                     {"ID": list_id, "Alert Type": alert.alert_type, "Targets": planned}]
@@ -321,10 +326,17 @@ class AlertsService(Service):
             except (OSError, xmlrpc.client.Error) as exc:
                 self.log.debug("coverage not refreshed: %s", exc)
 
-    def _refresh_coverage(self) -> None:
-        """Each campaign's targets as the scheduler has them now: planned and observed probability."""
+    def _refresh_coverage(self, only: str | None = None) -> None:
+        """Each campaign's targets as the scheduler has them now (``only``: one event's). A campaign whose
+        targets have all ended is not asked about again: a season's events are not polled for ever."""
+        with self._campaign_lock:
+            campaigns = [(sid, json.loads(json.dumps(c))) for sid, c in self._campaigns.items()
+                         if only in (None, sid)]
         with self._scheduler() as scheduler:
-            for sid, campaign in list(self._campaigns.items()):
+            for sid, campaign in campaigns:
+                fields = self._fields(campaign)
+                if fields and all(f["State"] in _ENDED for f in fields):
+                    continue
                 states: dict[str, str] = {}
                 for entry in campaign.get("Lists", []):
                     try:
@@ -332,7 +344,7 @@ class AlertsService(Service):
                     except Fault:
                         continue
                 with self._campaign_lock:
-                    campaign["States"] = states
+                    self._campaigns[sid]["States"] = states
 
     def _fields(self, campaign: dict) -> list[dict[str, Any]]:
         """Every field the event's lists sent, with its state at the scheduler (queued: not planned yet)."""
@@ -362,24 +374,21 @@ class AlertsService(Service):
         """The PNG of the event's last sky map with its fields, coloured by their state at the scheduler."""
         sid = str(superevent_id)
         try:
-            self._refresh_coverage()  # the fields as they are now, not as five seconds ago
+            self._refresh_coverage(only=sid)  # the fields as they are now, not as five seconds ago
         except (OSError, xmlrpc.client.Error) as exc:
             self.log.debug("chart drawn with the last coverage: %s", exc)
         with self._campaign_lock:
             campaign = json.loads(json.dumps(self._campaigns.get(sid))) if sid in self._campaigns else None
-        sky = self._last_map(sid)
-        if campaign is None or sky is None:
+        sky = self._map_of(campaign) if campaign is not None else None
+        if sky is None:
             raise Fault(FAULT_UNKNOWN_ORDER, f"{sid[:80]!r}: no event with a sky map at the alerts daemon")
         return Binary(chart_png(sky, self._fields(campaign), self.field_of_view,
                                 title=f"{sid}: {campaign.get('Last Alert', '')}"))
 
-    def _last_map(self, sid: str) -> SkyMap | None:
-        for row in self.journal.list(1000):
-            if row["id"].startswith(f"{sid}-") and row["state"] == "done":
-                order = self.validate(json.loads(row["body"]))
-                if order.alert.superevent_id == sid and order.alert.skymap is not None:
-                    return order.alert.skymap
-        return None
+    def _map_of(self, campaign: dict) -> SkyMap | None:
+        """The sky map of the alert the campaign last acted on, from the journal (kept there with its alert)."""
+        row = self.journal.get(campaign.get("Map", ""))
+        return None if row is None else self.validate(json.loads(row["body"])).alert.skymap
 
     def _chart_file(self, sid: str, sky: SkyMap) -> None:
         """The chart beside the night's data (``<Data Directory>/alerts/<superevent>.png``), for the record."""
