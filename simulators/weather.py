@@ -17,6 +17,7 @@ rain falling on an open dome so a test can assert it never happened.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -104,6 +105,7 @@ class WeatherTimeline:
             current = replace(current, **values)
             self._times.append((self._when(step["at"], i), current))
         self._times.sort(key=lambda pair: pair[0].jd)
+        self._jds = [float(when.utc.jd) for when, _ in self._times]
 
     @classmethod
     def from_yaml(cls, source: str | Path, start: Time | None = None) -> "WeatherTimeline":
@@ -126,12 +128,14 @@ class WeatherTimeline:
 
     def at(self, time: Time) -> Weather:
         """The weather at ``time``."""
-        current = Weather()
-        for when, weather in self._times:
-            if when > time:
-                break
-            current = weather
-        return current
+        return self.at_jd(float(time.utc.jd))
+
+    def at_jd(self, jd: float) -> Weather:
+        """The weather at the UTC Julian date ``jd``."""
+        # Those that have begun; a step at the very instant asked (an update on the minute) may round a float
+        # JD's last bit (40 microseconds) apart from it: 0.2 ms of slack counts it as begun, as Time would.
+        steps = bisect.bisect_right(self._jds, jd + 2e-9)
+        return self._times[steps - 1][1] if steps else Weather()
 
     def rain_between(self, start: Time, end: Time) -> list[tuple[Time, Time]]:
         """The stretches of ``[start, end]`` when rain fell."""
@@ -159,7 +163,7 @@ class SimulatedObservingConditions(ObservingConditions):
         self.timeline = timeline
         self.update_interval = float(update_interval)
         self._failed = False
-        self._frozen_at: Time | None = None
+        self._frozen_jd: float | None = None  # the last update a stuck station keeps answering
 
     def _now(self):
         return self._clock.now()
@@ -170,16 +174,16 @@ class SimulatedObservingConditions(ObservingConditions):
 
     def freeze(self, frozen: bool = True) -> None:
         """Keep answering the last values while their age grows, or update again."""
-        self._frozen_at = self._last_update() if frozen else None
+        self._frozen_jd = self._last_update() if frozen else None
 
-    def _last_update(self) -> Time:
-        if self._frozen_at is not None:
-            return self._frozen_at
-        now = self._clock.now()
-        if self.update_interval <= 0:
-            return now
-        seconds = (now - self._clock.start).sec
-        return now - TimeDelta(seconds % self.update_interval, format="sec")
+    def _last_update(self) -> float:
+        """When the station last updated, as a UTC Julian date (floats: a supervisor reads it often)."""
+        if self._frozen_jd is not None:
+            return self._frozen_jd
+        seconds = self._clock.seconds()
+        if self.update_interval > 0:
+            seconds -= seconds % self.update_interval
+        return self._clock.jd(seconds)
 
     def _check(self) -> None:
         if self._failed:
@@ -189,11 +193,13 @@ class SimulatedObservingConditions(ObservingConditions):
         self._check()
         if name in _ABSENT:
             raise UnsupportedError(f"{self.name} has no {name} sensor")
-        return float(getattr(self.timeline.at(self._last_update()), name))
+        return float(getattr(self.timeline.at_jd(self._last_update()), name))
 
     def _time_since_last_update(self, name: str) -> float:
         self._check()
-        return max(0.0, (self._clock.now() - self._last_update()).sec)
+        if self._frozen_jd is not None:
+            return max(0.0, (self._clock.jd() - self._frozen_jd) * 86400.0)
+        return self._clock.seconds() % self.update_interval if self.update_interval > 0 else 0.0
 
     def _sensor_description(self, name: str) -> str:
         self._check()
@@ -220,6 +226,6 @@ class SimulatedSafetyMonitor(SafetyMonitor):
     def _is_safe(self) -> bool:
         if self._failed:
             raise CommunicationError(f"{self.name}: no answer")
-        w = self.timeline.at(self._clock.now())
+        w = self.timeline.at_jd(self._clock.jd())
         cloud, gust, humidity = self.limits
         return w.RainRate == 0 and w.CloudCover <= cloud and w.WindGust <= gust and w.Humidity <= humidity

@@ -250,3 +250,20 @@ def test_out_of_focus_stars_blur_on_a_v_curve_and_frames_say_where_the_focuser_s
     assert at < plus < minus < far and at < 1.3 and far > 3.0  # a V, sharpest at best focus
     sharp = hfr_at((0, 400), None)
     assert sharp[1] == pytest.approx(sharp[0], rel=0.15)  # no optics: the focuser changes nothing
+
+
+def test_the_weather_read_by_julian_date_agrees_with_astropy_time_on_every_boundary():
+    """The station reads its timeline by float Julian dates (a supervisor asks often): a step that starts on
+    the very minute of an update is seen at that update, as the ``Time`` comparison sees it."""
+    from astropy.time import TimeDelta
+
+    from torosdrivers.simulators.clock import SimClock
+    from torosdrivers.simulators.weather import WeatherTimeline
+
+    clock = SimClock(1.0, "2026-06-21T01:00:00")
+    timeline = WeatherTimeline([{"at": "+01:00", "sky": "rain"}, {"at": "2026-06-21T02:17:00", "sky": "clear"}],
+                               clock.start)
+    for minute in range(200):
+        seconds = minute * 60.0
+        assert timeline.at_jd(clock.jd(seconds)) == timeline.at(clock.start + TimeDelta(seconds, format="sec"))
+        assert (timeline.at_jd(clock.jd(seconds)).RainRate > 0) == (60 <= minute < 77), minute

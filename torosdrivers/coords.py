@@ -254,6 +254,23 @@ def in_field(ra, dec, centre_ra: float, centre_dec: float, field_of_view: float)
     return (np.abs(dec - centre_dec) <= half) & (np.abs(d_ra) * np.cos(np.radians(dec)) <= half)
 
 
+_GEODETIC: dict[tuple[bytes, str], tuple[float, float]] = {}
+
+
+def _lon_lat(site: EarthLocation) -> tuple[float, float]:
+    """A site's longitude and latitude in degrees, converted once per site.
+
+    astropy converts an `EarthLocation` to geodetic on every ``.lon`` or
+    ``.lat`` (about 0.3 ms each); a safety supervisor asks several times a second.
+    """
+    key = (site.view(np.ndarray).tobytes(), str(site.unit))
+    found = _GEODETIC.get(key)
+    if found is None:
+        geodetic = site.to_geodetic()
+        found = _GEODETIC[key] = (float(geodetic.lon.deg), float(geodetic.lat.deg))
+    return found
+
+
 def local_sidereal_degrees(time: Time, site: EarthLocation) -> float | np.ndarray:
     """Local mean sidereal time in degrees (IAU 1982 GMST, linear: 0.1 s of time over decades).
 
@@ -261,7 +278,7 @@ def local_sidereal_degrees(time: Time, site: EarthLocation) -> float | np.ndarra
     a pointing model on every slew) rather than astropy's apparent sidereal time.
     """
     n = np.asarray(time.utc.jd, dtype=float) - 2451545.0
-    return (280.46061837 + 360.98564736629 * n + float(site.lon.deg)) % 360.0
+    return (280.46061837 + 360.98564736629 * n + _lon_lat(site)[0]) % 360.0
 
 
 def sun_altitude(time: Time, site: EarthLocation) -> float | np.ndarray:
@@ -279,7 +296,7 @@ def sun_altitude(time: Time, site: EarthLocation) -> float | np.ndarray:
     ra = np.arctan2(np.cos(obliquity) * np.sin(ecliptic), np.cos(ecliptic))
     dec = np.arcsin(np.sin(obliquity) * np.sin(ecliptic))
     hour_angle = np.radians(local_sidereal_degrees(time, site)) - ra
-    lat = np.radians(site.lat.deg)
+    lat = np.radians(_lon_lat(site)[1])
     altitude = np.degrees(np.arcsin(np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(hour_angle)))
     return float(altitude) if altitude.ndim == 0 else altitude
 
