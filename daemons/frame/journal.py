@@ -15,6 +15,9 @@ same file refuses to start instead of running the same orders twice.
 Concurrent accepts are committed together (group commit: one transaction and
 one ``fsync`` for all the orders that arrived while the previous commit was
 on its way to disk); each receipt still waits for its own row to be durable.
+The worker's take (the last order's outcome and the next order marked
+running) joins the same group, so a daemon running orders as they arrive
+pays no ``fsync`` of its own per order, and its accepts never wait behind one.
 A write that fails (disk full, I/O error) raises `JournalError` and is
 remembered in `Journal.error` until a write succeeds again.
 """
@@ -27,8 +30,9 @@ import re
 import sqlite3
 import threading
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from torosdrivers.lockfile import HolderLock, LockHeld
 
@@ -96,12 +100,12 @@ def steps_of(row: dict) -> list[tuple[str, str]]:
 
 
 class _Pending:
-    """One accept waiting for its group commit."""
+    """One write waiting for its group commit: ``apply(db)`` runs inside the shared transaction."""
 
-    __slots__ = ("values", "row", "created", "error", "done")
+    __slots__ = ("apply", "row", "created", "error", "done")
 
-    def __init__(self, values: tuple) -> None:
-        self.values = values
+    def __init__(self, apply: Callable[["_Pending", sqlite3.Connection], None]) -> None:
+        self.apply = apply
         self.row: dict | None = None
         self.created = False
         self.error: JournalError | None = None
@@ -147,6 +151,8 @@ class Journal:
         self._group = threading.Condition()
         self._queue: list[_Pending] = []
         self._leader = False
+        self._arrivals = 0  # group commits that brought new orders: what the worker's wait looks for
+        self._cancels: set[str] = set()  # running orders asked to stop (kept in memory too: checked between steps)
         try:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30.0)
             self._db.row_factory = sqlite3.Row
@@ -193,45 +199,47 @@ class Journal:
         JournalError
             The order could not be written; it is not accepted.
         """
-        item = _Pending((order_id, self.service, wotype, priority, json.dumps(body, default=str)))
+        item = _Pending(partial(self._insert, (order_id, self.service, wotype, priority,
+                                               json.dumps(body, default=str))))
+        self._group_commit(item)
+        assert item.row is not None
+        return item.row, item.created
+
+    @staticmethod
+    def _insert(values: tuple, item: _Pending, db: sqlite3.Connection) -> None:
+        cursor = db.execute("INSERT OR IGNORE INTO orders(id, service, wotype, priority, body, state, received) "
+                            "VALUES (?, ?, ?, ?, ?, 'queued', ?)", (*values, utc_stamp()))
+        item.created = cursor.rowcount == 1
+        item.row = dict(db.execute("SELECT * FROM orders WHERE id = ?", (values[0],)).fetchone())
+
+    def _group_commit(self, item: _Pending) -> None:
+        """Write ``item`` durably, in one transaction with whatever else is waiting; raises its `JournalError`."""
         with self._group:
             self._queue.append(item)
             while not item.done and self._leader:
                 self._group.wait()
-            if item.done:
-                return self._result(item)
-            self._leader = True  # this thread commits everything queued so far, its own order included
-            batch, self._queue = self._queue, []
-        try:
-            self._commit(batch)
-        finally:
-            with self._group:
-                for pending in batch:
-                    pending.done = True
-                self._leader = False
-                self._group.notify_all()
-        return self._result(item)
-
-    @staticmethod
-    def _result(item: _Pending) -> tuple[dict, bool]:
+            if not item.done:
+                self._leader = True  # this thread commits everything queued so far, its own item included
+                batch, self._queue = self._queue, []
+        if not item.done:
+            try:
+                self._commit(batch)
+            finally:
+                with self._group:
+                    for pending in batch:
+                        pending.done = True
+                    self._leader = False
+                    self._group.notify_all()
         if item.error is not None:
             raise item.error
-        assert item.row is not None
-        return item.row, item.created
 
     def _commit(self, batch: list[_Pending]) -> None:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                received = utc_stamp()
                 for pending in batch:
-                    cursor = self._db.execute(
-                        "INSERT OR IGNORE INTO orders(id, service, wotype, priority, body, state, received) "
-                        "VALUES (?, ?, ?, ?, ?, 'queued', ?)", (*pending.values, received))
-                    pending.created = cursor.rowcount == 1
-                    pending.row = dict(self._db.execute("SELECT * FROM orders WHERE id = ?",
-                                                        (pending.values[0],)).fetchone())
-                self._db.execute("COMMIT")  # the fsync every receipt of the batch waits for
+                    pending.apply(pending, self._db)
+                self._db.execute("COMMIT")  # the fsync every item of the batch waits for
             except sqlite3.Error as exc:
                 error = self._failed(exc)
                 for pending in batch:
@@ -239,6 +247,7 @@ class Journal:
                 return
             self.error = None
             if any(p.created for p in batch):
+                self._arrivals += 1
                 self._wake.notify_all()
 
     def next(self, timeout: float, finished: list[tuple[str, str, str, str, str]] = (),
@@ -247,30 +256,36 @@ class Journal:
 
         ``finished`` holds the outcomes ``(ID, state, result, error, details)`` of orders
         run since the last call: they are recorded in the same transaction,
-        so a busy worker pays one ``fsync`` per order, not two. Orders in
-        ``skip`` (waiting for their moment) are passed over.
+        which joins the accepts' group commit, so a busy worker adds no
+        ``fsync`` of its own. Orders in ``skip`` (waiting for their moment)
+        are passed over.
         """
-        others = f" AND id NOT IN ({','.join('?' * len(skip))})" if skip else ""
-        with self._lock:
-            for attempt in range(2):
-                try:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    if attempt == 0:
-                        for order_id, state, result, error, details in finished:
-                            self._db.execute(_FINISH, (state, utc_stamp(), result, error, details, order_id))
-                    row = self._db.execute(
-                        "UPDATE orders SET state = 'running', started = ? WHERE seq = (SELECT seq FROM orders "
-                        f"WHERE state = 'queued'{others} ORDER BY priority DESC, seq LIMIT 1) RETURNING *",
-                        (utc_stamp(), *skip)).fetchone()
-                    row = dict(row) if row is not None else None  # read before COMMIT ends the statement
-                    self._db.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    raise self._failed(exc) from None
-                self.error = None
-                if row is not None:
-                    return row
-                self._wake.wait(timeout)
+        outcomes = list(finished)
+        for attempt in range(2):
+            arrivals = self._arrivals  # read without the lock, which a commit under way holds through its fsync
+            item = _Pending(partial(self._take, outcomes, skip))
+            self._group_commit(item)
+            outcomes = []
+            if item.row is not None:
+                return item.row
+            if attempt == 0:
+                with self._lock:
+                    if self._arrivals == arrivals:  # nothing accepted since the take looked
+                        self._wake.wait(timeout)
         return None
+
+    def _take(self, outcomes: list[tuple[str, str, str, str, str]], skip: tuple[str, ...], item: _Pending,
+              db: sqlite3.Connection) -> None:
+        for order_id, state, result, error, details in outcomes:
+            db.execute(_FINISH, (state, utc_stamp(), result, error, details, order_id))
+            self._cancels.discard(order_id)
+        others = f" AND id NOT IN ({','.join('?' * len(skip))})" if skip else ""
+        row = db.execute("UPDATE orders SET state = 'running', started = ? WHERE seq = (SELECT seq FROM orders "
+                         f"WHERE state = 'queued'{others} ORDER BY priority DESC, seq LIMIT 1) RETURNING *",
+                         (utc_stamp(), *skip)).fetchone()
+        item.row = dict(row) if row is not None else None  # read before COMMIT ends the statement
+        if item.row is not None and item.row["cancel_requested"]:
+            self._cancels.add(item.row["id"])
 
     def requeue(self, order_id: str, note: str, *, retry: bool = False, details: str | None = None) -> None:
         """Put a taken order back in the queue with a note (it cannot run yet, or it was interrupted).
@@ -311,6 +326,7 @@ class Journal:
         """End an order as ``done``, ``failed`` or ``cancelled`` (``details``: its structured result, JSON)."""
         with self._lock:
             self._write(_FINISH, (state, utc_stamp(), result, error, details, order_id))
+            self._cancels.discard(order_id)
 
     def cancel(self, order_id: str) -> dict | None:
         """Cancel a queued order at once; ask a running one to stop. Returns its row, None if unknown."""
@@ -323,6 +339,7 @@ class Journal:
                             "WHERE id = ?", (utc_stamp(), order_id))
             elif row["state"] == "running":
                 self._write("UPDATE orders SET cancel_requested = 1 WHERE id = ?", (order_id,))
+                self._cancels.add(order_id)
             return dict(self._db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone())
 
     def start(self, order_id: str, note: str = "") -> None:
@@ -351,9 +368,9 @@ class Journal:
         return {r["key"]: r["value"] for r in rows}
 
     def cancel_requested(self, order_id: str) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT cancel_requested FROM orders WHERE id = ?", (order_id,)).fetchone()
-        return bool(row and row["cancel_requested"])
+        """Whether a running order was asked to stop (from memory: the worker asks between every step, and
+        this daemon alone writes its journal)."""
+        return order_id in self._cancels
 
     def recover(self, *, requeue: bool = False) -> list[str]:
         """Deal with the orders a previous run left running; returns their IDs.

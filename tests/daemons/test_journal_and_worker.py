@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import xmlrpc.client
 
@@ -15,7 +16,7 @@ import yaml
 
 from tests.daemons.conftest import DOC_DOME, make_config, wait_state
 from torosdrivers.daemons.services.dome import DomeService
-from torosdrivers.daemons.frame.journal import JournalBusyError, JournalError
+from torosdrivers.daemons.frame.journal import Journal, JournalBusyError, JournalError
 from torosdrivers.daemons.frame.workorders import FAULT_SERVER
 
 
@@ -181,3 +182,81 @@ def test_no_traceback_reaches_the_log_of_a_refusal(dome, caplog):
         _proxy(dome).front_desk({**DOC_DOME, "ID": "x" * 210_000})
     assert len(fault.value.faultString) <= 600
     assert all(len(record.getMessage()) < 1000 for record in caplog.records)
+
+
+def test_the_worker_take_joins_the_accepts_group_commit_and_each_order_runs_once(tmp_path):
+    """A take waiting behind a commit goes to disk with the accepts that waited with it: one fsync, not two."""
+    journal = Journal(tmp_path / "journal.sqlite", "dome")
+    commits: list[str] = []
+    first, release = threading.Event(), threading.Event()
+
+    def trace(sql: str) -> None:  # hold the first commit, as a slow disk would
+        if sql == "COMMIT":
+            commits.append(sql)
+            if not first.is_set():
+                first.set()
+                release.wait(30)
+
+    journal._db.set_trace_callback(trace)
+    taken: list[dict] = []
+    accept = threading.Thread(target=journal.accept, args=("a", "Dome", 0.0, {"ID": "a"}))
+    accept.start()
+    assert first.wait(30)
+    worker = threading.Thread(target=lambda: taken.append(journal.next(5.0)))
+    worker.start()
+    second = threading.Thread(target=journal.accept, args=("b", "Dome", 0.0, {"ID": "b"}))
+    second.start()
+    deadline = time.monotonic() + 30
+    while len(journal._queue) < 2:  # the take and the second accept wait for the commit under way
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    release.set()
+    for thread in (accept, worker, second):
+        thread.join(30)
+    assert len(commits) == 2  # the first accept's, then one for the take and the second accept together
+    assert taken[0]["id"] == "a" and journal.get("a")["state"] == "running"
+    assert journal.get("b")["state"] == "queued"
+    journal._db.set_trace_callback(None)
+
+    # Under load: 4 clients and the worker, every order accepted once and run once, every outcome kept.
+    ids = [f"c{n}-{i}" for n in range(4) for i in range(50)]
+    ran: list[str] = ["a"]
+
+    def client(n: int) -> None:
+        for i in range(50):
+            journal.accept(f"c{n}-{i}", "Dome", 0.0, {"ID": f"c{n}-{i}"})
+
+    def work() -> None:
+        outcomes = [("a", "done", "ok", "", "")]
+        while len(ran) < len(ids) + 2:
+            row = journal.next(0.5, finished=outcomes)
+            outcomes = [(row["id"], "done", "ok", "", "")] if row else []
+            if row:
+                ran.append(row["id"])
+        journal.next(0.0, finished=outcomes)
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    worker = threading.Thread(target=work)
+    for thread in (*clients, worker):
+        thread.start()
+    for thread in (*clients, worker):
+        thread.join(60)
+    assert sorted(ran) == sorted(["a", "b", *ids])
+    assert journal.counts()["done"] == len(ids) + 2 and journal.counts()["running"] == 0
+    journal.close()
+
+
+def test_a_cancel_asked_while_running_is_seen_between_steps_and_after_a_restart(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, "dome")
+    journal.accept("x", "Dome", 0.0, {"ID": "x"})
+    assert journal.next(1.0)["id"] == "x" and not journal.cancel_requested("x")
+    assert journal.cancel("x")["cancel_requested"] == 1
+    assert journal.cancel_requested("x")
+    journal.close()
+    journal = Journal(path, "dome")  # the daemon stopped before the order saw it: it resumes, still to be stopped
+    assert journal.recover(requeue=True) == ["x"]
+    assert journal.next(1.0)["id"] == "x" and journal.cancel_requested("x")
+    assert journal.next(0.0, finished=[("x", "cancelled", "", "cancelled while running", "")]) is None
+    assert journal.get("x")["state"] == "cancelled" and not journal.cancel_requested("x")
+    journal.close()
