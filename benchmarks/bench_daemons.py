@@ -24,7 +24,8 @@ A shared virtual machine's speed drifts by a third from one run of a few
 seconds to the next, more than the difference measured. So the three
 servers take turns, round after round (``--rounds``, each round in a new
 order), and the figures are the median rate over the rounds and the
-latencies of all rounds together; each round's own ratio is shown too.
+latencies of all rounds together; each round's ratio, each run's p99 and
+the CPU time the host took from this machine meanwhile (steal) are shown too.
 
 Targets (issue 14): each daemon at least 1,000 orders/s, p99 under 10 ms,
 and at least 0.9 of the bare server's rate.
@@ -177,6 +178,11 @@ def _drive(daemon: subprocess.Popen, url: str, kind: str, orders: int) -> tuple[
     return [x for r in results for x in r], wall, (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
+def _p99(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[int(0.99 * (len(ordered) - 1))]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orders", type=int, default=800, help="orders per client in each run (default: %(default)s)")
@@ -193,6 +199,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {kind: [] for kind in kinds}
     latencies: dict[str, list[float]] = {kind: [] for kind in kinds}
     steal: dict[str, list[float]] = {kind: [] for kind in kinds}
+    p99s: dict[str, list[float]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory(prefix="toros-bench-") as tmp:
         for round_ in range(args.rounds):
             for kind in kinds[round_ % 3:] + kinds[:round_ % 3]:  # each round in a new order: no server always first
@@ -202,18 +209,19 @@ def main() -> None:
                 steal[kind].append(stolen)
                 rates[kind].append(len(taken) / wall)
                 latencies[kind] += taken
+                p99s[kind].append(_p99(taken) * 1000)
     bare_rate = statistics.median(rates["bare"])
     for kind in kinds:
         times = sorted(latencies[kind])
         median = statistics.median(times) * 1000
-        p99 = times[int(0.99 * (len(times) - 1))] * 1000
+        p99 = _p99(times) * 1000
         rate = statistics.median(rates[kind])
         name = "bare stdlib server (one durable insert)" if kind == "bare" else f"{kind} daemon"
         print(f"{name}, {CLIENTS} client processes x {args.orders} orders, {args.rounds} round(s), durable journal:")
         print(f"  accept latency median {median:.2f} ms, p99 {p99:.2f} ms; sustained {rate:.0f} orders/s "
               f"(median of {', '.join(f'{r:.0f}' for r in rates[kind])})")
-        print(f"  CPU time the host gave to other machines (steal) during each run: "
-              f"{', '.join(f'{100 * x:.0f}%' for x in steal[kind])}")
+        print(f"  each run: p99 {', '.join(f'{x:.1f}' for x in p99s[kind])} ms; CPU time the host gave to other "
+              f"machines (steal) {', '.join(f'{100 * x:.0f}%' for x in steal[kind])}")
         if kind == "bare":
             continue
         ratio = rate / bare_rate
