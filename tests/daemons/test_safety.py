@@ -200,8 +200,8 @@ def test_over_alpaca_the_dome_daemon_closes_when_the_rain_comes(tmp_path):
     """The supervisor as deployed: its devices (dome, mount, weather station, monitor) behind toros-devices."""
     from torosdrivers.daemons.services.devices import DeviceServer
 
-    # x25: a check over Alpaca reads five values over HTTP; on a loaded machine it took half a second, which
-    # at x100 was 50 s of sky between checks (rain fell 77 s on the open dome). At x25 that is 12 s.
+    # x25: a check over Alpaca reads the station and the monitor over HTTP; on a loaded machine a check took
+    # half a second, at x100 50 s of sky between checks (rain fell 77 s on the open dome). At x25, 12 s.
     config = make_config(tmp_path, Simulator={"Time Scale": 25.0, "Size": 64, "Seed": 3,
                                               "Start": "2026-09-25T03:00:00",
                                               "Weather": [{"at": "2026-09-25T03:05:00", "sky": "rain"}]},
