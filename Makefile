@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 ## test: run the whole test suite (what CI runs), on six workers (a file's tests stay on one). Six on two
 ##       cores: many tests wait on a simulated night, a real-time line or an INDI simulator's own pace, not
-##       the CPU (4:19-5:22 here, against 5:55 on four, 2026-12-01)
+##       the CPU (4:19-5:29 on fresh clones here, against 5:55 on four, 2026-12-01)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 6 --dist loadfile
 
