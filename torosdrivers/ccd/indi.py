@@ -27,7 +27,7 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
-from ..errors import DriverError, InvalidValueError, UnsupportedError
+from ..errors import DeviceTimeoutError, DriverError, InvalidValueError, UnsupportedError
 from ..indi import IndiDeviceMixin, IndiLink
 from .base import Camera, CameraState, Subframe
 from .context import FrameContext
@@ -213,8 +213,16 @@ class IndiCamera(IndiDeviceMixin, Camera):
 
     def _read_image(self) -> np.ndarray:
         """The ``CCD1`` BLOB's FITS image (see the module notes)."""
-        blob = self._link.blob("CCD1", "CCD1")
+        link = self._link
+        blob = link.blob("CCD1", "CCD1")
         self._blobs_at_start = None
+        # INDI's CCD base sends the image, then CCD_EXPOSURE Ok: until that arrives the vector still says Busy
+        # and the next exposure would be refused as one in progress (seen on a loaded machine). A driver that
+        # never says so costs a few seconds here, not the frame.
+        try:
+            link.wait_until(lambda: link.state("CCD_EXPOSURE") != "Busy", min(link.timeout, 5.0), "the exposure's end")
+        except DeviceTimeoutError:
+            pass
         return fits_image(blob)
 
     def _abort_exposure(self) -> None:
