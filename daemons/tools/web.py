@@ -388,7 +388,7 @@ async def _alert_chart(request: web.Request) -> web.Response:
     """An event's sky map with its fields (the alerts daemon's ``chart``), as a PNG."""
     event = request.query.get("event", "")
     if not 1 <= len(event) <= 40 or not all(c.isalnum() or c in "-_" for c in event):
-        return _refuse(400, "event: expected a superevent ID (letters and digits)")
+        return _refuse(400, f"event={event[:40]!r}: expected a superevent ID (1 to 40 letters, digits, - or _)")
     try:
         png = await asyncio.to_thread(_call, request.app[CONFIG], "alerts", "chart", event)
     except xmlrpc.client.Fault as fault:

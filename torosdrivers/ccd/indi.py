@@ -220,7 +220,7 @@ class IndiCamera(IndiDeviceMixin, Camera):
         # and the next exposure would be refused as one in progress (seen on a loaded machine). A driver that
         # never says so costs a few seconds here, not the frame.
         try:
-            link.wait_until(lambda: link.state("CCD_EXPOSURE") != "Busy", min(link.timeout, 5.0), "the exposure's end")
+            self._wait_exposure_ended(min(link.timeout, 5.0))
         except DeviceTimeoutError:
             pass
         return fits_image(blob)
@@ -232,7 +232,12 @@ class IndiCamera(IndiDeviceMixin, Camera):
         if link.state("CCD_EXPOSURE") == "Busy":
             link.set("CCD_ABORT_EXPOSURE", {"ABORT": "On"})
             # The driver then sends CCD_EXPOSURE Idle (or Alert): until it arrives the vector still says Busy
-            link.wait_until(lambda: link.state("CCD_EXPOSURE") != "Busy", link.timeout, "the exposure's end")
+            self._wait_exposure_ended(link.timeout)
+
+    def _wait_exposure_ended(self, timeout: float) -> None:
+        """Until ``CCD_EXPOSURE`` leaves Busy; `DeviceTimeoutError` after ``timeout`` s."""
+        link = self._link
+        link.wait_until(lambda: link.state("CCD_EXPOSURE") != "Busy", timeout, "the exposure's end")
 
     # -- cooling -----------------------------------------------------------------------
     def _temperature(self) -> float:
